@@ -1,0 +1,70 @@
+"""logbench reference loggers: one interface, several hand-off strategies.
+
+    import loggers
+    log = loggers.create("sync", path="logs/app.log", level="INFO")
+    log.info("user login", user_id=42, ok=True)
+    log.close()
+
+``BACKENDS`` names the reference backends; ``create`` validates options
+(see ``loggers._options`` for every option) and returns a :class:`Logger`.
+Standard library only: nothing here imports a third-party package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._base import STAT_KEYS, Logger
+from ._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from ._options import OVERFLOW_POLICIES, Options
+
+__all__ = [
+    "BACKENDS",
+    "CRITICAL",
+    "DEBUG",
+    "ERROR",
+    "INFO",
+    "OVERFLOW_POLICIES",
+    "STAT_KEYS",
+    "WARNING",
+    "Logger",
+    "Options",
+    "backend_class",
+    "create",
+]
+
+# name -> (module, class). Modules are imported on first use, keeping ``import loggers`` cheap.
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "null": ("loggers.null", "NullBackend"),
+    "sync": ("loggers.sync", "SyncBackend"),
+}
+
+BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def backend_class(name: str) -> type[Logger]:
+    """The class registered as ``name``. Raises ValueError for an unknown name."""
+    try:
+        module_name, class_name = _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})") from None
+    cls: type[Logger] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create(backend: str, /, **options: Any) -> Logger:
+    """Create a logger of ``backend`` with validated ``options``.
+
+    Raises:
+        ValueError: unknown backend, out-of-range value, bad level name, unusable path.
+        TypeError: an option the backend does not take, or a value of the wrong type.
+    """
+    from ._options import build_options
+
+    cls = backend_class(backend)
+    opts = build_options(backend, cls.accepts, options, requires_path=cls.writes_file)
+    try:
+        return cls(opts)
+    except OSError as exc:
+        raise ValueError(f"path: cannot open {opts.path!r}: {exc.strerror or exc}") from exc

@@ -1,0 +1,188 @@
+"""The one logger interface every backend implements.
+
+A record flows one way: caller -> hand-off -> encoder -> sink. :class:`Logger`
+fixes the caller side (level filtering, timestamps, the stdlib bridge, the
+context manager); a backend supplies only the hand-off and its lifecycle:
+
+``_handoff(ts_ns, level, msg, fields)``
+    Called for every record that passed the level filter, from any thread.
+    Must never raise into the application (only ``KeyboardInterrupt`` and
+    ``SystemExit`` may propagate); a record it cannot take is counted in
+    ``dropped``. After ``close()`` it drops and counts.
+``flush(timeout=None) -> bool``
+    True once every record logged before the call has been handed to the OS
+    (``os.write`` returned), False if ``timeout`` seconds passed first.
+``close()``
+    Idempotent; drains what was accepted, then releases the file.
+``_counter_values() -> dict``
+    The backend's counters, read by :meth:`Logger.stats`.
+
+Stats keys (all ints): ``emitted`` (calls that passed the level filter),
+``written`` (records handed to the OS), ``dropped`` (records that never will
+be: overflow, after close, I/O failure), ``errors`` (failure events: I/O
+errors, unrepresentable values; an errored record may still be written),
+``rotations``, ``max_queue_depth``. Once a logger is closed,
+``emitted == written + dropped``.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING, parse_level
+from ._options import COMMON_OPTIONS, Options
+
+if TYPE_CHECKING:
+    import logging
+    from types import TracebackType
+
+    from ._encoder import JsonLinesEncoder
+    from ._sink import FileSink
+
+_time_ns = time.time_ns
+STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
+
+
+class Counters:
+    """Mutable counters of one backend; mutate them only under the backend's lock."""
+
+    __slots__ = STAT_KEYS
+
+    def __init__(self) -> None:
+        for key in STAT_KEYS:
+            setattr(self, key, 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in STAT_KEYS}
+
+
+def combined_stats(counters: Counters, encoder: JsonLinesEncoder, sink: FileSink) -> dict[str, int]:
+    """A backend's, its encoder's and its sink's counters as one ``stats()`` dict."""
+    values = counters.as_dict()
+    values["written"] = sink.written
+    values["dropped"] += sink.dropped
+    values["errors"] += sink.errors + encoder.errors
+    values["rotations"] = sink.rotations
+    return values
+
+
+class Logger(abc.ABC):
+    """Base of every backend. See the module docstring for the contract.
+
+    Thread-safe: every public method may be called from any thread.
+    """
+
+    name: ClassVar[str] = ""
+    accepts: ClassVar[frozenset[str]] = COMMON_OPTIONS
+    writes_file: ClassVar[bool] = True  # False: ``path`` is optional (``null``)
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._min_level = options.level
+        self._closed = False
+
+    # -- the caller's side: filter first, then one hand-off call ------------------
+
+    def debug(self, msg: object, /, **fields: Any) -> None:
+        if self._min_level <= DEBUG:
+            self._handoff(_time_ns(), DEBUG, msg, fields)
+
+    def info(self, msg: object, /, **fields: Any) -> None:
+        if self._min_level <= INFO:
+            self._handoff(_time_ns(), INFO, msg, fields)
+
+    def warning(self, msg: object, /, **fields: Any) -> None:
+        if self._min_level <= WARNING:
+            self._handoff(_time_ns(), WARNING, msg, fields)
+
+    def error(self, msg: object, /, **fields: Any) -> None:
+        if self._min_level <= ERROR:
+            self._handoff(_time_ns(), ERROR, msg, fields)
+
+    def critical(self, msg: object, /, **fields: Any) -> None:
+        if self._min_level <= CRITICAL:
+            self._handoff(_time_ns(), CRITICAL, msg, fields)
+
+    def log(self, level: int | str, msg: object, /, **fields: Any) -> None:
+        """Log at ``level`` (a number or a name). A bad level counts an error, never raises."""
+        if type(level) is not int:
+            try:
+                level = parse_level(level)
+            except (TypeError, ValueError):
+                self._count_bad_call()
+                return
+        if level >= self._min_level:
+            self._handoff(_time_ns(), level, msg, fields)
+
+    def is_enabled_for(self, level: int) -> bool:
+        return level >= self._min_level
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        """Take one record that passed the filter. See the module docstring."""
+
+    @abc.abstractmethod
+    def flush(self, timeout: float | None = None) -> bool:
+        """True once every earlier record reached the OS; False on timeout."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Drain and release; idempotent. Later calls are dropped and counted."""
+
+    @abc.abstractmethod
+    def _counter_values(self) -> dict[str, int]:
+        """Current counters (see ``STAT_KEYS``); extra backend-specific keys allowed."""
+
+    def _count_bad_call(self) -> None:
+        """Count a call that could not be turned into a record (e.g. a bad level)."""
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def stats(self) -> dict[str, int]:
+        """A snapshot of the counters; see the module docstring for their meaning."""
+        values = self._counter_values()
+        for key in STAT_KEYS:
+            values.setdefault(key, 0)
+        return values
+
+    def __enter__(self) -> Logger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self.options.path!r} {state}>"
+
+    # -- stdlib bridge -----------------------------------------------------------------
+
+    def handler(self, level: int | str = 0) -> logging.Handler:
+        """A ``logging.Handler`` that sends stdlib records through this logger.
+
+        The record's message (``getMessage()``), level number and creation time
+        are kept; ``logger`` (the stdlib logger name), any ``extra=`` attributes
+        and, with ``exc_info``, an ``exc`` traceback text become fields.
+        Closing the handler does not close this logger.
+        """
+        from ._bridge import BridgeHandler
+
+        return BridgeHandler(self, parse_level(level))
+
+    def _handoff_record(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        """Entry for the bridge: the level filter, then the hand-off."""
+        if level >= self._min_level:
+            self._handoff(ts_ns, level, msg, fields)
+

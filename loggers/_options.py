@@ -1,0 +1,128 @@
+"""Every option of every backend, documented and validated in one place.
+
+``loggers.create(name, **options)`` builds one :class:`Options`; each backend
+declares which optional settings it takes (``Logger.accepts``) and ``create``
+refuses the others by name, so a typo never silently becomes a default.
+
+Options (all keyword-only):
+
+``path`` (str | os.PathLike, required by every writing backend)
+    The log file. Missing parent directories are created; the file is opened at
+    ``create()`` time, so an unwritable location fails there, not at log time.
+``level`` (str | int, default ``"INFO"``)
+    Records below it are discarded before any work is done.
+``max_bytes`` (int > 0 | None, default None)
+    Rotate before a write would make the file exceed this many *bytes* of
+    encoded records. None never rotates.
+``backup_count`` (int >= 0, default 5)
+    Rotated files kept as ``path.1`` (newest) ... ``path.N``; older ones are deleted.
+``queue_size`` (int > 0, queued backends, default 65536)
+    Records the hand-off holds at most; see ``overflow``.
+``overflow`` (``"block"`` | ``"drop_new"`` | ``"drop_old"``, queued backends, default ``"block"``)
+    What a full queue does: the caller waits, the new record is dropped, or the
+    oldest queued record is dropped. Every drop is counted in ``stats()["dropped"]``.
+``batch_size`` (int > 0, queued backends, default 512)
+    Records the writer takes and writes per system call at most; reaching it
+    also wakes the writer early.
+``flush_interval`` (float > 0 seconds, queued backends, default 0.05)
+    Longest time a record waits in the queue before the writer wakes for it.
+``fsync`` (bool, default False, backends that support it)
+    Call ``fsync`` after each batch: survives power loss, costs a disk round trip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from ._levels import INFO, parse_level
+
+OVERFLOW_POLICIES = ("block", "drop_new", "drop_old")
+
+# Options every writing backend takes; the rest are opt-in per backend.
+COMMON_OPTIONS = frozenset({"path", "level", "max_bytes", "backup_count"})
+QUEUE_OPTIONS = frozenset({"queue_size", "overflow", "batch_size", "flush_interval"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Validated settings of one logger. See the module docstring for each field."""
+
+    path: str | None = None
+    level: int = INFO
+    max_bytes: int | None = None
+    backup_count: int = 5
+    queue_size: int = 65536
+    overflow: str = "block"
+    batch_size: int = 512
+    flush_interval: float = 0.05
+    fsync: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int("backup_count", self.backup_count, minimum=0)
+        if self.max_bytes is not None:
+            _check_int("max_bytes", self.max_bytes, minimum=1)
+        _check_int("queue_size", self.queue_size, minimum=1)
+        _check_int("batch_size", self.batch_size, minimum=1)
+        if self.overflow not in OVERFLOW_POLICIES:
+            raise ValueError(
+                f"overflow: expected one of {', '.join(OVERFLOW_POLICIES)}, got {self.overflow!r}"
+            )
+        if isinstance(self.flush_interval, bool) or not isinstance(self.flush_interval, (int, float)):
+            raise TypeError(f"flush_interval: expected seconds as a number, got {type(self.flush_interval).__name__}")
+        if not self.flush_interval > 0 or self.flush_interval == float("inf"):
+            raise ValueError(f"flush_interval: must be a positive finite number of seconds, got {self.flush_interval!r}")
+        if not isinstance(self.fsync, bool):
+            raise TypeError(f"fsync: expected a bool, got {type(self.fsync).__name__}")
+
+
+def build_options(
+    backend: str, accepts: frozenset[str], raw: dict[str, Any], *, requires_path: bool = True
+) -> Options:
+    """Validate ``raw`` keyword options for ``backend`` into :class:`Options`.
+
+    Raises:
+        TypeError: an option this backend does not take, or a value of the wrong type.
+        ValueError: a value out of range, a bad level name, or an unusable ``path``.
+    """
+    unknown = sorted(set(raw) - accepts)
+    if unknown:
+        raise TypeError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+            f"for backend {backend!r} (it takes: {', '.join(sorted(accepts))})"
+        )
+    values = dict(raw)
+    if "level" in values:
+        values["level"] = parse_level(values["level"])
+    if requires_path or values.get("path") is not None:
+        values["path"] = _check_path(values.get("path"))
+    return Options(**values)
+
+
+def _check_int(option: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{option}: expected an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{option}: must be >= {minimum}, got {value}")
+
+
+def _check_path(path: object) -> str:
+    """Return ``path`` as a str after making sure its directory exists and is writable."""
+    if path is None:
+        raise TypeError("path: this backend writes a file and needs path=...")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected str or os.PathLike, got {type(path).__name__}")
+    text = os.fsdecode(os.fspath(path))
+    if not text or text.endswith(os.sep):
+        raise ValueError(f"path: must name a file, got {text!r}")
+    directory = os.path.dirname(os.path.abspath(text))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"path: cannot create directory {directory!r}: {exc.strerror or exc}") from exc
+    if os.path.isdir(text):
+        raise ValueError(f"path: {text!r} is a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ValueError(f"path: directory {directory!r} is not writable")
+    return text

@@ -1,0 +1,282 @@
+"""The one sink: owns the log file, its rotation and the locking around both.
+
+Every backend writes through a :class:`FileSink`; none opens the file itself.
+
+Writing
+    The file is opened ``O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC`` with
+    mode 0o640 (the umask applies). ``write_many`` joins already-encoded lines
+    into one ``os.write`` per destination file. A symlink planted at the log
+    path makes the open fail (counted, reported) instead of being followed.
+
+Rotation (``max_bytes`` set)
+    Sizes are bytes of encoded records. Before a record would push the file past
+    ``max_bytes`` the file is renamed to ``.1`` (older backups shift up, the one
+    beyond ``backup_count`` is replaced and so deleted) and a new file started.
+    A record larger than ``max_bytes`` goes alone into its own file; a record is
+    never split; an empty file is never rotated. The shift stops at the first
+    missing backup, so a rotation interrupted by SIGKILL (each rename is atomic)
+    is completed by the next one without deleting anything extra.
+
+Locking
+    ``lock`` (a ``threading.Lock``) serialises the threads of one process; every
+    caller of ``write_many`` holds it (``with sink.lock:``). With rotation on, an
+    ``fcntl.flock`` on ``<path>.lock`` is also held across check-rotate-write,
+    so processes sharing a path agree on one current file: under that lock the
+    sink compares the path's device/inode with its open file and reopens when
+    another process (or logrotate) has replaced it, so nobody writes into a
+    renamed file. Measured cost: see README "Rotation and locking". Without
+    rotation, ``O_APPEND`` keeps concurrent appends whole and the identity check
+    runs at most once a second (it notices external rotation and a removed file
+    or directory, and reopens).
+
+Failures
+    ``write_many`` never raises ``OSError``: a failed batch counts one error
+    and drops the records that did not reach the OS (a torn tail of a partial
+    write is truncated when nobody else appended after it); the next batch tries
+    again, so logging resumes when the disk has room again.
+
+Fork
+    In a forked child the thread lock and the flock descriptor are re-created,
+    so a lock held by another parent thread at fork time cannot deadlock the child.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+
+from ._errors import ErrorReporter
+
+FILE_MODE = 0o640
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+IDENTITY_CHECK_SECONDS = 1.0
+
+
+class FileSink:
+    """Append encoded records to ``path``, rotating by size; see the module docstring."""
+
+    def __init__(
+        self, path: str, *, max_bytes: int | None = None, backup_count: int = 5, fsync: bool = False
+    ) -> None:
+        """Open (creating) ``path``. Raises ``OSError`` if it cannot be opened."""
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backup_count = backup_count
+        self.fsync = fsync
+        self.lock = threading.Lock()
+        self.written = 0
+        self.dropped = 0
+        self.errors = 0
+        self.rotations = 0
+        self._closed = False
+        self._reporter = ErrorReporter(path)
+        self._fd = -1
+        self._identity: tuple[int, int] = (0, 0)
+        self._next_identity_check = 0.0
+        self._lock_fd = -1
+        self._open_file()
+        if max_bytes is not None:
+            self._lock_fd = os.open(path + ".lock", _OPEN_FLAGS, FILE_MODE)
+        _LIVE_SINKS.add(self)
+
+    # -- public -----------------------------------------------------------------
+
+    def write_many(self, lines: Sequence[bytes]) -> int:
+        """Write encoded lines in order and return how many reached the OS.
+
+        The caller holds ``self.lock``. Never raises ``OSError``; records that
+        could not be written are counted in ``dropped`` and the failure in ``errors``.
+        """
+        if not lines:
+            return 0
+        if self._closed:
+            self.dropped += len(lines)
+            return 0
+        progress = _Progress()
+        try:
+            if self.max_bytes is None:
+                self._check_identity(periodic=True)
+                self._write_to_current(lines, progress)
+            else:
+                with _Flock(self._lock_fd):
+                    self._check_identity(periodic=False)
+                    self._write_rotating(lines, progress)
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self.errors += 1
+            self._reporter.report(_kind_of(exc), f"{exc.strerror or exc} (records dropped)")
+        self.written += progress.records
+        self.dropped += len(lines) - progress.records
+        return progress.records
+
+    def close(self) -> None:
+        """Close the file; idempotent. Later writes are counted as dropped."""
+        if self._closed:
+            return
+        self._closed = True
+        for fd in (self._fd, self._lock_fd):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fd = self._lock_fd = -1
+
+    # -- writing ----------------------------------------------------------------
+
+    def _write_to_current(self, lines: Sequence[bytes], progress: _Progress) -> None:
+        """One ``os.write`` (looped on short writes) of ``lines`` to the open file."""
+        data = b"".join(lines) if len(lines) > 1 else lines[0]
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, data[done:] if done else data)
+        except OSError:
+            progress.records += _whole_records(lines, done)
+            self._truncate_torn_tail(lines, done)
+            raise
+        progress.records += len(lines)
+
+    def _write_rotating(self, lines: Sequence[bytes], progress: _Progress) -> None:
+        """Group lines per file, rotating before a line would exceed ``max_bytes``."""
+        assert self.max_bytes is not None
+        size = os.fstat(self._fd).st_size
+        group: list[bytes] = []
+        group_bytes = 0
+        for line in lines:
+            if size + group_bytes > 0 and size + group_bytes + len(line) > self.max_bytes:
+                if group:
+                    self._write_to_current(group, progress)
+                self._rotate()
+                size, group, group_bytes = 0, [], 0
+            group.append(line)
+            group_bytes += len(line)
+        if group:
+            self._write_to_current(group, progress)
+
+    def _truncate_torn_tail(self, lines: Sequence[bytes], done: int) -> None:
+        """After a short write, cut the partial record so the file ends on a line."""
+        torn = done - sum(len(line) for line in lines[: _whole_records(lines, done)])
+        if torn <= 0:
+            return
+        try:
+            our_end = os.lseek(self._fd, 0, os.SEEK_CUR)
+            if os.fstat(self._fd).st_size == our_end:  # nobody appended after us
+                os.truncate(self._fd, our_end - torn)
+        except OSError:
+            pass
+
+    # -- rotation and identity ---------------------------------------------------
+
+    def _rotate(self) -> None:
+        """Shift backups up to the first gap, move the file to ``.1``, open a new one."""
+        base = self.path
+        if self.backup_count == 0:
+            _unlink_quietly(base)
+        else:
+            first_gap = 1
+            while first_gap < self.backup_count and os.path.lexists(f"{base}.{first_gap}"):
+                first_gap += 1
+            for index in range(first_gap - 1, 0, -1):
+                os.replace(f"{base}.{index}", f"{base}.{index + 1}")
+            os.replace(base, f"{base}.1")
+        self.rotations += 1
+        self._reopen()
+
+    def _check_identity(self, *, periodic: bool) -> None:
+        """Reopen when the path no longer names our open file (rotated, replaced, removed)."""
+        if periodic:
+            now = time.monotonic()
+            if now < self._next_identity_check:
+                return
+            self._next_identity_check = now + IDENTITY_CHECK_SECONDS
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            self._reopen()
+            return
+        if (st.st_dev, st.st_ino) != self._identity:
+            self._reopen()
+
+    def _reopen(self) -> None:
+        old = self._fd
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self._open_file()
+        if old >= 0:
+            os.close(old)
+
+    def _open_file(self) -> None:
+        fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
+        st = os.fstat(fd)
+        self._fd, self._identity = fd, (st.st_dev, st.st_ino)
+
+    def _after_fork_in_child(self) -> None:
+        self.lock = threading.Lock()
+        if self._lock_fd >= 0:
+            try:
+                os.close(self._lock_fd)
+                self._lock_fd = os.open(self.path + ".lock", _OPEN_FLAGS, FILE_MODE)
+            except OSError:
+                self._lock_fd = -1
+
+
+class _Progress:
+    """Records of the current batch that reached the OS (survives an exception)."""
+
+    __slots__ = ("records",)
+
+    def __init__(self) -> None:
+        self.records = 0
+
+
+class _Flock:
+    """``with _Flock(fd):`` holds an exclusive ``flock`` on ``fd``."""
+
+    __slots__ = ("_fd",)
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _whole_records(lines: Sequence[bytes], done: int) -> int:
+    count = 0
+    for line in lines:
+        if done < len(line):
+            break
+        done -= len(line)
+        count += 1
+    return count
+
+
+def _kind_of(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+_LIVE_SINKS: weakref.WeakSet[FileSink] = weakref.WeakSet()
+
+
+def _reinit_sinks_after_fork() -> None:
+    for sink in list(_LIVE_SINKS):
+        sink._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_reinit_sinks_after_fork)

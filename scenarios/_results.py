@@ -1,0 +1,63 @@
+"""What every scenario returns: a list of :class:`ResultRecord`, one per measured value.
+
+Tidy (long) form: one row per (scenario, backend, case, metric). The harness
+adds run metadata and stores them; reports read them back. Scenarios never
+import the harness, so this type lives here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+STATUSES = ("ok", "failed", "not supported")
+VERDICTS = ("pass", "fail", "inconclusive", "ok", "defect", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultRecord:
+    """One measured value.
+
+    Attributes:
+        scenario: scenario name, e.g. ``"overhead"``.
+        backend: backend name as given to ``loggers.create`` (peers included).
+        case: the scenario's parameters as a short stable key, e.g. ``"rate=1/unit"``.
+        metric: what was measured, e.g. ``"wall_overhead_pct"``, ``"p99_9_ns"``.
+        value: the figure (median where repeated); None when not measured.
+        unit: ``"%"``, ``"ns"``, ``"records/s"``, ``"bytes"``, ``"count"``, ``"ms"``...
+        low, high: 95% interval bounds when the value is an estimate.
+        verdict: ``pass``/``fail``/``inconclusive`` (targets), ``ok``/``defect``
+            (correctness), or None.
+        status: ``ok``; ``failed`` (the cell crashed: see ``detail``); ``not supported``.
+        detail: free text: stderr of a failed cell, the reason for not supported, notes.
+    """
+
+    scenario: str
+    backend: str
+    case: str
+    metric: str
+    value: float | None
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    verdict: str | None = None
+    status: str = "ok"
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("scenario", "backend", "case", "metric", "unit"):
+            if not isinstance(getattr(self, name), str) or (name != "case" and not getattr(self, name)):
+                raise ValueError(f"ResultRecord.{name}: expected a non-empty str, got {getattr(self, name)!r}")
+        if self.status not in STATUSES:
+            raise ValueError(f"ResultRecord.status: expected one of {STATUSES}, got {self.status!r}")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"ResultRecord.verdict: expected one of {VERDICTS}, got {self.verdict!r}")
+        for name in ("value", "low", "high"):
+            number = getattr(self, name)
+            if number is not None:
+                if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number):
+                    raise ValueError(f"ResultRecord.{name}: expected a number or None, got {number!r}")
+                object.__setattr__(self, name, float(number))
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
