@@ -78,6 +78,10 @@ class Logger(abc.ABC):
     name: ClassVar[str] = ""
     accepts: ClassVar[frozenset[str]] = COMMON_OPTIONS
     writes_file: ClassVar[bool] = True  # False: ``path`` is optional (``null``)
+    #: What survives a SIGKILL of the application: ``"returned"`` (every record whose
+    #: call returned, e.g. ``sync``) or ``"flushed"`` (records logged before a
+    #: ``flush()`` that returned True; what sits in a queue is lost).
+    crash_durability: ClassVar[str] = "flushed"
 
     def __init__(self, options: Options) -> None:
         self.options = options

@@ -21,6 +21,7 @@ from ._sink import FileSink
 class SyncBackend(Logger):
     name = "sync"
     accepts = COMMON_OPTIONS | {"fsync"}
+    crash_durability = "returned"
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)

@@ -30,6 +30,8 @@ class ResultRecord:
             (correctness), or None.
         status: ``ok``; ``failed`` (the cell crashed: see ``detail``); ``not supported``.
         detail: free text: stderr of a failed cell, the reason for not supported, notes.
+        trial: index of a repeated trial when every trial is kept (e.g. records lost
+            per SIGKILL trial); None for a summary value.
     """
 
     scenario: str
@@ -43,6 +45,7 @@ class ResultRecord:
     verdict: str | None = None
     status: str = "ok"
     detail: str = ""
+    trial: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("scenario", "backend", "case", "metric", "unit"):
