@@ -38,6 +38,7 @@ __all__ = [
 _REGISTRY: dict[str, tuple[str, str]] = {
     "null": ("loggers.null", "NullBackend"),
     "sync": ("loggers.sync", "SyncBackend"),
+    "thread-queue": ("loggers.thread_queue", "ThreadQueueBackend"),
 }
 
 BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
