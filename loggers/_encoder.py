@@ -21,9 +21,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
 
-from ._levels import level_name
+from ._levels import LEVEL_NAMES, level_name
+
+try:
+    from json.encoder import c_make_encoder
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+    c_make_encoder = None
 
 RESERVED = ("ts", "level", "msg")
 _Record = tuple[int, int, object, Mapping[str, object]]
@@ -41,15 +47,13 @@ class JsonLinesEncoder:
         self.errors = 0
         self._cached_second = -1
         self._cached_prefix = ""
-        self._json = json.JSONEncoder(
-            ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=self._fallback
-        ).encode
+        self._chunks = _make_chunk_encoder(self._fallback)
 
     def encode(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> bytes:
         """Return one record as a line of ASCII bytes ending in ``\\n``; never raises on content."""
         record: dict[str, object] = {
             "ts": self.format_ts(ts_ns),
-            "level": level_name(level),
+            "level": LEVEL_NAMES.get(level) or level_name(level),
             "msg": msg if type(msg) is str else self._text(msg),
         }
         if fields:
@@ -57,7 +61,7 @@ class JsonLinesEncoder:
                 fields = rename_reserved(fields)
             record.update(fields)
         try:
-            text = self._json(record)
+            text = "".join(self._chunks(record, 0))
         except Exception:  # NaN, cycles, unencodable keys, hostile containers
             text = self._encode_field_by_field(record)
         return (text + "\n").encode("ascii")
@@ -74,6 +78,9 @@ class JsonLinesEncoder:
             self._cached_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._cached_second = second
         return f"{self._cached_prefix}.{nanos // 1000:06d}Z"
+
+    def _json(self, value: object) -> str:
+        return "".join(self._chunks(value, 0))
 
     def _fallback(self, value: object) -> str:
         """``default=`` hook of the JSON encoder: the value's repr, or a marker."""
@@ -99,6 +106,20 @@ class JsonLinesEncoder:
                 value = self._fallback(value)
             safe[key] = value
         return self._json(safe)
+
+
+def _make_chunk_encoder(default: Callable[[object], str]) -> Callable[[object, int], Sequence[str]]:
+    """A reusable ASCII, compact, NaN-refusing JSON encoder returning string chunks.
+
+    ``json.JSONEncoder.encode`` builds a new C encoder on every call, which
+    doubles the cost of a small record; building it once avoids that. No
+    circular-reference markers: a cycle raises RecursionError, which
+    ``encode`` turns into the field-by-field fallback.
+    """
+    if c_make_encoder is not None:
+        return c_make_encoder(None, default, encode_basestring_ascii, None, ":", ",", False, False, False)  # type: ignore[no-any-return]
+    encoder = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=default)
+    return lambda value, _indent: (encoder.encode(value),)
 
 
 def rename_reserved(fields: Mapping[str, object]) -> dict[str, object]:
