@@ -39,6 +39,8 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "null": ("loggers.null", "NullBackend"),
     "sync": ("loggers.sync", "SyncBackend"),
     "thread-queue": ("loggers.thread_queue", "ThreadQueueBackend"),
+    "subprocess": ("loggers.subproc", "SubprocessBackend"),
+    "asyncio": ("loggers.aio", "AsyncioBackend"),
 }
 
 BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
@@ -54,8 +56,11 @@ def backend_class(name: str) -> type[Logger]:
     return cls
 
 
-def create(backend: str, /, **options: Any) -> Logger:
-    """Create a logger of ``backend`` with validated ``options``.
+def create(backend: str, /, path: Any = None, **options: Any) -> Logger:
+    """Create a logger of ``backend`` writing to ``path`` with validated ``options``.
+
+    ``path`` may be given by position, so ``functools.partial(create, "sync")``
+    is a backend factory ``factory(path, **options)``.
 
     Raises:
         ValueError: unknown backend, out-of-range value, bad level name, unusable path.
@@ -64,6 +69,8 @@ def create(backend: str, /, **options: Any) -> Logger:
     from ._options import build_options
 
     cls = backend_class(backend)
+    if path is not None:
+        options["path"] = path
     opts = build_options(backend, cls.accepts, options, requires_path=cls.writes_file)
     try:
         return cls(opts)

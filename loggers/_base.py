@@ -52,8 +52,12 @@ class Counters:
     __slots__ = STAT_KEYS
 
     def __init__(self) -> None:
-        for key in STAT_KEYS:
-            setattr(self, key, 0)
+        self.emitted = 0
+        self.written = 0
+        self.dropped = 0
+        self.errors = 0
+        self.rotations = 0
+        self.max_queue_depth = 0
 
     def as_dict(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in STAT_KEYS}

@@ -27,7 +27,7 @@ from json.encoder import encode_basestring_ascii
 from ._levels import LEVEL_NAMES, level_name
 
 try:
-    from json.encoder import c_make_encoder
+    from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - interpreters without the C accelerator
     c_make_encoder = None
 

@@ -3,21 +3,28 @@
 Shared by the queued backends: callers ``put`` raw records (no encoding, no
 I/O), one consumer ``take``s batches, writes them and calls ``finish``.
 
-Caller cost: one lock acquisition and a ``deque.append``; the consumer is
-woken only when the queue reaches ``batch_size`` (or by ``flush``/``close``),
-never per record, so a writer thread does not convoy with a CPU-bound caller.
+Caller cost: the common path takes no lock. ``deque.append`` and ``len`` are
+atomic, so a caller appends and, when the queue reaches ``batch_size``, wakes
+the consumer once per batch (never per record, so a writer thread does not
+convoy with a CPU-bound caller). Locks are taken only on the rare paths: a
+full queue, a closed queue, the consumer's take, flush and stats.
+Counts are derived so no caller increments a shared integer:
+``emitted = taken + queued + dropped``; ``max_queue_depth`` is the depth the
+consumer finds at each take (the queue only grows between takes) and at close.
+With several callers racing a nearly full queue the depth may pass
+``maxsize`` by at most one record per racing thread.
 
 Overflow (queue holds ``maxsize`` records): ``block`` waits for room (while
 the consumer is alive), ``drop_new`` drops the record being logged,
 ``drop_old`` drops the oldest queued one. Each drop adds one to ``dropped``.
 
-Flush: ``wait_done(target)`` returns once every record appended before
-``target`` has left the queue (taken or dropped) and every batch taken up to
-then has been finished by the consumer.
+Flush: ``wait_done(mark())`` returns once every record queued before the
+mark has left the queue (taken or dropped) and every batch taken up to then
+has been finished by the consumer.
 
-Thread-safety: every method may be called from any thread; one lock guards
-all state. After ``fork`` the child gets an empty queue and fresh locks (the
-records queued in the parent are the parent's to write).
+Thread-safety: every method may be called from any thread. After ``fork``
+the child gets an empty queue and fresh locks (records queued in the parent
+are the parent's to write).
 """
 
 from __future__ import annotations
@@ -41,59 +48,66 @@ class HandoffQueue:
         self.maxsize = maxsize
         self.overflow = overflow
         self.batch_size = batch_size
-        self.counters = Counters()
         self.consumer_alive: Callable[[], bool] = lambda: True
         self.on_batch_ready: Callable[[], None] = lambda: None
+        self._dropped = 0
+        self._errors = 0
+        self._taken = 0
+        self._max_depth = 0
         self._init_state()
 
     def _init_state(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may log inside a locked path
         self._has_work = threading.Condition(self._lock)
         self._has_room = threading.Condition(self._lock)
         self._progress = threading.Condition(self._lock)
         self._items: deque[Record] = deque()
-        self._appended = 0  # records ever appended
-        self._left = 0  # of those, records that left the queue (taken or dropped)
-        self._taken = 0  # records handed to the consumer
-        self._finished = 0  # of those, records the consumer is done with
+        self._left = 0  # records that left the queue (taken or dropped by drop_old)
+        self._finished_total = 0  # records the consumer is done with
+        self._taken_since_fork = 0
         self._blocked = 0  # callers waiting for room
         self._flush_waiters = 0
+        self._wake_pending = False
         self._closed = False
 
     # -- callers ----------------------------------------------------------------
 
-    def put(self, record: Record) -> None:
-        """Queue ``record`` or count it dropped (closed queue, overflow). Never raises."""
-        wake = False
+    def put(self, ts_ns: int, level: int, msg: object, fields: Any) -> None:
+        """Queue a record or count it dropped (closed queue, overflow). Never raises."""
+        items = self._items
+        if self._closed or len(items) >= self.maxsize:
+            self._put_slow((ts_ns, level, msg, fields))
+            return
+        items.append((ts_ns, level, msg, fields))
+        if len(items) >= self.batch_size and not self._wake_pending:
+            self._wake_consumer()
+
+    def _wake_consumer(self) -> None:
         with self._lock:
-            counters = self.counters
-            counters.emitted += 1
+            self._wake_pending = True
+            self._has_work.notify()
+        self.on_batch_ready()
+
+    def _put_slow(self, record: Record) -> None:
+        with self._lock:
             if self._closed:
-                counters.dropped += 1
+                self._dropped += 1
                 return
-            items = self._items
-            if len(items) >= self.maxsize and not self._make_room():
-                counters.dropped += 1
+            if len(self._items) >= self.maxsize and not self._make_room():
+                self._dropped += 1
                 return
-            items.append(record)
-            self._appended += 1
-            depth = len(items)
-            if depth > counters.max_queue_depth:
-                counters.max_queue_depth = depth
-            if depth == self.batch_size:
-                self._has_work.notify()
-                wake = True
-        if wake:
-            self.on_batch_ready()
+            self._items.append(record)
+            self._note_depth()
 
     def _make_room(self) -> bool:
         """Apply the overflow policy to a full queue (lock held); True if the record may go in."""
         if self.overflow == "drop_new":
             return False
         if self.overflow == "drop_old":
+            self._note_depth()
             self._items.popleft()
             self._left += 1
-            self.counters.dropped += 1
+            self._dropped += 1
             self._progress.notify_all()
             return True
         self._blocked += 1
@@ -107,9 +121,14 @@ class HandoffQueue:
             self._blocked -= 1
         return not self._closed
 
+    def _note_depth(self) -> None:
+        depth = len(self._items)
+        if depth > self._max_depth:
+            self._max_depth = depth
+
     def count_error(self) -> None:
         with self._lock:
-            self.counters.errors += 1
+            self._errors += 1
 
     # -- the consumer -----------------------------------------------------------------
 
@@ -119,11 +138,23 @@ class HandoffQueue:
         Returns an empty list on a quiet timeout and None once closed and empty.
         """
         with self._lock:
-            if len(self._items) < self.batch_size and not self._closed and not self._flush_waiters:
+            if (
+                len(self._items) < self.batch_size
+                and not self._closed
+                and not self._flush_waiters
+                and not self._wake_pending
+            ):
                 self._has_work.wait(timeout)
+            self._wake_pending = False
             if not self._items:
                 return None if self._closed else []
             return self._take_locked()
+
+    def wake(self) -> None:
+        """Make the consumer's current or next ``take`` return without waiting (e.g. an async flush)."""
+        with self._lock:
+            self._wake_pending = True
+            self._has_work.notify()
 
     def take_nowait(self) -> list[Record]:
         """Take up to ``batch_size`` records without waiting (may be empty)."""
@@ -132,10 +163,13 @@ class HandoffQueue:
 
     def _take_locked(self) -> list[Record]:
         items = self._items
+        self._note_depth()
         count = min(len(items), self.batch_size)
-        batch = [items.popleft() for _ in range(count)]
+        popleft = items.popleft
+        batch = [popleft() for _ in range(count)]
         self._left += count
         self._taken += count
+        self._taken_since_fork += count
         if self._blocked:
             self._has_room.notify_all()
         return batch
@@ -143,15 +177,15 @@ class HandoffQueue:
     def finish(self, count: int) -> None:
         """The consumer is done (written or failed) with ``count`` taken records."""
         with self._lock:
-            self._finished += count
+            self._finished_total += count
             self._progress.notify_all()
 
     # -- flush and close ---------------------------------------------------------------
 
     def mark(self) -> int:
-        """The position ``wait_done`` waits for: every record appended so far."""
+        """The position ``wait_done`` waits for: every record queued so far."""
         with self._lock:
-            return self._appended
+            return self._left + len(self._items)
 
     def wait_done(self, target: int, timeout: float | None) -> bool:
         """Block until every record before ``target`` is finished; False on timeout or dead consumer."""
@@ -162,8 +196,8 @@ class HandoffQueue:
                 self._has_work.notify()
                 if not self._wait_for(lambda: self._left >= target, deadline):
                     return False
-                taken = self._taken
-                return self._wait_for(lambda: self._finished >= taken, deadline)
+                taken = self._taken_since_fork
+                return self._wait_for(lambda: self._finished_total >= taken, deadline)
             finally:
                 self._flush_waiters -= 1
 
@@ -192,16 +226,36 @@ class HandoffQueue:
     def drop_remaining(self) -> int:
         """Drop and count whatever is still queued (the consumer is gone); return how many."""
         with self._lock:
+            self._note_depth()
             count = len(self._items)
             self._items.clear()
             self._left += count
-            self.counters.dropped += count
+            self._dropped += count
             self._progress.notify_all()
             return count
 
     def depth(self) -> int:
         return len(self._items)
 
+    @property
+    def counters(self) -> Counters:
+        """emitted, dropped, errors, max_queue_depth as a snapshot (see the module docstring)."""
+        counters = Counters()
+        with self._lock:
+            queued = len(self._items)
+            stranded = queued if self._closed and not self.consumer_alive() else 0  # appended while closing
+            counters.emitted = self._taken + queued + self._dropped
+            counters.dropped = self._dropped + stranded
+            counters.errors = self._errors
+            counters.max_queue_depth = max(self._max_depth, queued)
+        return counters
+
     def reset_after_fork(self) -> None:
-        """In a forked child: fresh locks, an empty queue, counters kept."""
+        """In a forked child: fresh locks, an empty queue; counters of the parent's records kept.
+
+        The parent's queued records are not the child's: they are forgotten
+        here without being counted as emitted by the child, and so is a batch
+        the parent's consumer had taken but not finished at fork time.
+        """
+        self._taken -= self._taken_since_fork - self._finished_total  # in flight in the parent
         self._init_state()

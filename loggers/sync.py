@@ -6,10 +6,16 @@ buffer: a record whose call has returned is in the kernel and survives a
 SIGKILL of the process (not a power loss, unless ``fsync=True``).
 Thread-safe; ``flush`` has nothing to do; after ``close`` calls are counted as
 dropped. After ``fork`` the child keeps writing to the same file.
+
+Re-entrancy: a call made while the same thread is already inside a write (a
+signal handler that logs, a ``__repr__`` that logs) cannot take the sink
+lock again; its record is kept and written by the outer call right after its
+own, so it is neither lost nor a deadlock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from ._base import Counters, Logger, combined_stats
@@ -31,15 +37,45 @@ class SyncBackend(Logger):
         )
         self._encoder = JsonLinesEncoder()
         self._counters = Counters()
+        self._busy_threads: set[int] = set()  # threads inside _handoff (set before locking)
+        self._reentrant: list[tuple[int, int, object, Mapping[str, object]]] = []
 
     def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        with self._sink.lock:
-            self._counters.emitted += 1
-            if self._closed:
-                self._counters.dropped += 1
-                return
-            line = self._encoder.encode(ts_ns, level, msg, fields)
-            self._sink.write_many((line,))
+        thread = threading.get_ident()
+        if thread in self._busy_threads:  # re-entered: a signal handler or a logging __repr__
+            self._reentrant.append((ts_ns, level, msg, fields))
+            return
+        self._busy_threads.add(thread)
+        try:
+            with self._sink.lock:
+                self._write_locked(ts_ns, level, msg, fields)
+                self._drain_reentrant_locked()
+        finally:
+            self._busy_threads.discard(thread)
+        if self._reentrant:  # a handler ran after our drain, before we left
+            self._handoff_reentrant()
+
+    def _handoff_reentrant(self) -> None:
+        thread = threading.get_ident()
+        self._busy_threads.add(thread)
+        try:
+            with self._sink.lock:
+                self._drain_reentrant_locked()
+        finally:
+            self._busy_threads.discard(thread)
+
+    def _drain_reentrant_locked(self) -> None:
+        reentrant = self._reentrant
+        while reentrant:
+            self._write_locked(*reentrant.pop(0))
+
+    def _write_locked(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        self._counters.emitted += 1
+        if self._closed:
+            self._counters.dropped += 1
+            return
+        line = self._encoder.encode(ts_ns, level, msg, fields)
+        self._sink.write_many((line,))
 
     def _count_bad_call(self) -> None:
         with self._sink.lock:
