@@ -3,31 +3,36 @@
 Every backend writes through a :class:`FileSink`; none opens the file itself.
 
 Writing
-    The file is opened ``O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC`` with
-    mode 0o640 (the umask applies). ``write_many`` joins already-encoded lines
-    into one ``os.write`` per destination file. A symlink planted at the log
-    path makes the open fail (counted, reported) instead of being followed.
+    The file is opened ``O_RDWR|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC``, mode
+    0o640 (umask applies; reading serves only the torn-tail check). ``write_many``
+    joins encoded lines into one ``os.write`` per destination file. A symlink
+    planted at the path makes the open fail (counted, reported), never followed.
 
 Rotation (``max_bytes`` set)
     Sizes are bytes of encoded records. Before a record would push the file past
     ``max_bytes`` the file is renamed to ``.1`` (older backups shift up, the one
-    beyond ``backup_count`` is replaced and so deleted) and a new file started.
-    A record larger than ``max_bytes`` goes alone into its own file; a record is
+    beyond ``backup_count`` is replaced, so deleted) and a new file started. A
+    record larger than ``max_bytes`` goes alone into its own file; a record is
     never split; an empty file is never rotated. The shift stops at the first
-    missing backup, so a rotation interrupted by SIGKILL (each rename is atomic)
-    is completed by the next one without deleting anything extra.
+    missing backup, so a rotation cut by SIGKILL (each rename is atomic) is
+    completed by the next one without deleting anything extra. The first batch
+    into a newly opened file ends a torn tail left by a killed writer with
+    ``\n`` (reported once) so the next record is not glued to it. With
+    ``fsync`` the old file is synced before it is renamed.
 
 Locking
     ``lock`` (a ``threading.Lock``) serialises the threads of one process; every
     caller of ``write_many`` holds it (``with sink.lock:``). With rotation on, an
-    ``fcntl.flock`` on ``<path>.lock`` is also held across check-rotate-write,
-    so processes sharing a path agree on one current file: under that lock the
-    sink compares the path's device/inode with its open file and reopens when
-    another process (or logrotate) has replaced it, so nobody writes into a
-    renamed file. Measured cost: see README "Rotation and locking". Without
-    rotation, ``O_APPEND`` keeps concurrent appends whole and the identity check
-    runs at most once a second (it notices external rotation and a removed file
-    or directory, and reopens).
+    ``fcntl.flock`` on ``<path>.lock`` is held across check-rotate-write, so
+    processes sharing a path agree on one current file: under it one ``stat``
+    compares the path's device/inode with the open file (and gives the size);
+    if another process or logrotate replaced it, the sink reopens, so nobody
+    writes into a renamed file. A deleted ``<path>.lock`` (directory removed) is
+    noticed on such a reopen or within a second (``st_nlink == 0``) and replaced.
+    Cost: README "Rotation and locking". Without rotation, ``O_APPEND`` keeps
+    concurrent appends whole and the same ``stat`` runs before each batch (as
+    stdlib's ``WatchedFileHandler`` does per record), so no record goes into a
+    renamed file or vanishes into a deleted one.
 
 Failures
     ``write_many`` never raises ``OSError``: a failed batch counts one error
@@ -54,6 +59,7 @@ from ._errors import ErrorReporter
 
 FILE_MODE = 0o640
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+_LOG_OPEN_FLAGS = (_OPEN_FLAGS & ~os.O_WRONLY) | os.O_RDWR
 IDENTITY_CHECK_SECONDS = 1.0
 
 
@@ -79,9 +85,14 @@ class FileSink:
         self._identity: tuple[int, int] = (0, 0)
         self._next_identity_check = 0.0
         self._lock_fd = -1
+        self._tail_unchecked = False
         self._open_file()
         if max_bytes is not None:
-            self._lock_fd = os.open(path + ".lock", _OPEN_FLAGS, FILE_MODE)
+            try:
+                self._lock_fd = self._open_lock_file()
+            except OSError:
+                os.close(self._fd)
+                raise
         _LIVE_SINKS.add(self)
 
     # -- public -----------------------------------------------------------------
@@ -100,12 +111,11 @@ class FileSink:
         progress = _Progress()
         try:
             if self.max_bytes is None:
-                self._check_identity(periodic=True)
+                self._check_identity()
                 self._write_to_current(lines, progress)
             else:
-                with _Flock(self._lock_fd):
-                    self._check_identity(periodic=False)
-                    self._write_rotating(lines, progress)
+                with _PathFlock(self) as held:
+                    self._write_rotating(lines, self._current_size(held), progress)
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as exc:
@@ -143,10 +153,12 @@ class FileSink:
             raise
         progress.records += len(lines)
 
-    def _write_rotating(self, lines: Sequence[bytes], progress: _Progress) -> None:
+    def _write_rotating(self, lines: Sequence[bytes], size: int, progress: _Progress) -> None:
         """Group lines per file, rotating before a line would exceed ``max_bytes``."""
         assert self.max_bytes is not None
-        size = os.fstat(self._fd).st_size
+        if size + sum(map(len, lines)) <= self.max_bytes or (size == 0 and len(lines) == 1):
+            self._write_to_current(lines, progress)  # the common case: the batch fits
+            return
         group: list[bytes] = []
         group_bytes = 0
         for line in lines:
@@ -159,6 +171,18 @@ class FileSink:
             group_bytes += len(line)
         if group:
             self._write_to_current(group, progress)
+
+    def _repair_torn_tail(self, size: int) -> int:
+        """End a file left mid-record by a killed writer with ``\n``; return the new size.
+
+        Called under the flock, so no writer of this path is mid-record now.
+        """
+        self._tail_unchecked = False
+        if size == 0 or os.pread(self._fd, 1, size - 1) == b"\n":
+            return size
+        os.write(self._fd, b"\n")
+        self._reporter.report("torn tail", "the file ended mid-record (a killed writer?); ended that line")
+        return size + 1
 
     def _truncate_torn_tail(self, lines: Sequence[bytes], done: int) -> None:
         """After a short write, cut the partial record so the file ends on a line."""
@@ -177,6 +201,8 @@ class FileSink:
     def _rotate(self) -> None:
         """Shift backups up to the first gap, move the file to ``.1``, open a new one."""
         base = self.path
+        if self.fsync:
+            os.fsync(self._fd)
         if self.backup_count == 0:
             _unlink_quietly(base)
         else:
@@ -189,19 +215,30 @@ class FileSink:
         self.rotations += 1
         self._reopen()
 
-    def _check_identity(self, *, periodic: bool) -> None:
-        """Reopen when the path no longer names our open file (rotated, replaced, removed)."""
-        if periodic:
-            now = time.monotonic()
-            if now < self._next_identity_check:
-                return
-            self._next_identity_check = now + IDENTITY_CHECK_SECONDS
-        try:
-            st = os.stat(self.path, follow_symlinks=False)
-        except FileNotFoundError:
+    def _current_size(self, held: _PathFlock) -> int:
+        """Size of the file the path names, reopening it first if it is not ours; under the flock.
+
+        One ``stat`` per batch: when the path still names our file its size is
+        the file's. A mismatch, or once every ``IDENTITY_CHECK_SECONDS``, also
+        checks that the lock file itself was not deleted.
+        """
+        st = _stat_or_none(self.path)
+        now = time.monotonic()
+        if st is not None and (st.st_dev, st.st_ino) == self._identity:
+            size = st.st_size
+            if now >= self._next_identity_check:
+                self._next_identity_check = now + IDENTITY_CHECK_SECONDS
+                held.refresh()
+        else:
+            held.refresh()
             self._reopen()
-            return
-        if (st.st_dev, st.st_ino) != self._identity:
+            size = os.fstat(self._fd).st_size
+        return self._repair_torn_tail(size) if self._tail_unchecked else size
+
+    def _check_identity(self) -> None:
+        """Reopen if the path no longer names our file (renamed, replaced, deleted): one ``stat``."""
+        st = _stat_or_none(self.path)
+        if st is None or (st.st_dev, st.st_ino) != self._identity:
             self._reopen()
 
     def _reopen(self) -> None:
@@ -212,16 +249,21 @@ class FileSink:
             os.close(old)
 
     def _open_file(self) -> None:
-        fd = os.open(self.path, _OPEN_FLAGS, FILE_MODE)
+        fd = os.open(self.path, _LOG_OPEN_FLAGS, FILE_MODE)
         st = os.fstat(fd)
         self._fd, self._identity = fd, (st.st_dev, st.st_ino)
+        self._tail_unchecked = True
+
+    def _open_lock_file(self) -> int:
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        return os.open(self.path + ".lock", _OPEN_FLAGS, FILE_MODE)
 
     def _after_fork_in_child(self) -> None:
         self.lock = threading.Lock()
         if self._lock_fd >= 0:
             try:
                 os.close(self._lock_fd)
-                self._lock_fd = os.open(self.path + ".lock", _OPEN_FLAGS, FILE_MODE)
+                self._lock_fd = self._open_lock_file()
             except OSError:
                 self._lock_fd = -1
 
@@ -235,19 +277,30 @@ class _Progress:
         self.records = 0
 
 
-class _Flock:
-    """``with _Flock(fd):`` holds an exclusive ``flock`` on ``fd``."""
+class _PathFlock:
+    """``with _PathFlock(sink) as held:`` holds an exclusive ``flock`` on ``<path>.lock``."""
 
-    __slots__ = ("_fd",)
+    __slots__ = ("_sink",)
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self, sink: FileSink) -> None:
+        self._sink = sink
 
-    def __enter__(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+    def __enter__(self) -> _PathFlock:
+        fcntl.flock(self._sink._lock_fd, fcntl.LOCK_EX)
+        return self
+
+    def refresh(self) -> None:
+        """If the locked file was deleted (``st_nlink == 0``: its directory was removed,
+        say), processes starting now lock a new ``<path>.lock``: switch to it too."""
+        sink = self._sink
+        while os.fstat(sink._lock_fd).st_nlink == 0:
+            fresh = sink._open_lock_file()
+            stale, sink._lock_fd = sink._lock_fd, fresh
+            os.close(stale)  # releases the stale lock
+            fcntl.flock(fresh, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        fcntl.flock(self._sink._lock_fd, fcntl.LOCK_UN)
 
 
 def _whole_records(lines: Sequence[bytes], done: int) -> int:
@@ -262,6 +315,13 @@ def _whole_records(lines: Sequence[bytes], done: int) -> int:
 
 def _kind_of(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def _unlink_quietly(path: str) -> None:

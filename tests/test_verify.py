@@ -1,0 +1,180 @@
+"""The rotation verifier finds each kind of defect planted in a clean set of files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scenarios.verify import parse_json_line, verify_log_files
+
+BASE = "app.log"
+
+
+def line(writer: object, seq: int, pad: int = 0) -> bytes:
+    return json.dumps({"msg": "x" * pad, "writer": writer, "seq": seq}).encode() + b"\n"
+
+
+def write_files(directory: Path, files: dict[str, list[bytes]]) -> None:
+    for name, lines in files.items():
+        (directory / name).write_bytes(b"".join(lines))
+
+
+def clean_layout() -> dict[str, list[bytes]]:
+    """Writers "a" (6 records) and "b" (3) interleaved over base + 2 backups, oldest in .2."""
+    return {
+        "app.log.2": [line("a", 0), line("b", 0), line("a", 1)],
+        "app.log.1": [line("a", 2), line("b", 1), line("a", 3)],
+        "app.log": [line("a", 4), line("b", 2), line("a", 5)],
+        "app.log.lock": [],
+        "other.log": [b"not a record\n"],
+    }
+
+
+EXPECTED = {"a": 6, "b": 3}
+
+
+def test_clean_files_verify_ok(tmp_path: Path) -> None:
+    write_files(tmp_path, clean_layout())
+    result = verify_log_files(tmp_path, BASE, EXPECTED, max_bytes=200, backup_count=2)
+    assert result.ok, result.defects()
+    assert (result.expected, result.found, result.lost) == (9, 9, 0)
+    assert result.files == ("app.log.2", "app.log.1", "app.log")
+    assert result.losses_explained_by_backup_count
+    assert result.defects() == []
+
+
+def test_detects_a_lost_line(tmp_path: Path) -> None:
+    layout = clean_layout()
+    del layout["app.log.1"][1]  # b/1
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED, backup_count=2)
+    assert result.lost == 1 and dict(result.lost_by_writer) == {"b": 1}
+    assert not result.losses_explained_by_backup_count and not result.ok
+    assert any("lost" in d for d in result.defects())
+
+
+def test_detects_a_duplicate_across_files(tmp_path: Path) -> None:
+    layout = clean_layout()
+    layout["app.log"].insert(0, line("a", 3))
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED)
+    assert result.duplicated == 1 and dict(result.duplicated_by_writer) == {"a": 1}
+    assert result.lost == 0 and not result.ok
+
+
+@pytest.mark.parametrize("torn", [b'{"writer": "a", "se', b"", b"\xff\xfe garbage"])
+def test_detects_a_torn_line(tmp_path: Path, torn: bytes) -> None:
+    layout = clean_layout()
+    layout["app.log.1"].insert(1, torn + b"\n")
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED)
+    assert result.torn_lines == 1 and not result.ok
+
+
+def test_detects_a_last_line_without_newline(tmp_path: Path) -> None:
+    layout = clean_layout()
+    layout["app.log"][-1] = layout["app.log"][-1].rstrip(b"\n")
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED)
+    assert result.torn_lines == 1 and result.lost == 1 and not result.ok
+
+
+def test_detects_reordering_within_and_across_files(tmp_path: Path) -> None:
+    layout = clean_layout()
+    layout["app.log.1"], layout["app.log"] = layout["app.log"], layout["app.log.1"]  # across files
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED)
+    assert result.out_of_order == 3 and dict(result.out_of_order_by_writer) == {"a": 2, "b": 1}
+    assert result.lost == 0 and result.duplicated == 0 and not result.ok
+
+    layout = clean_layout()
+    layout["app.log"].reverse()  # within one file: a5 b2 a4 -> a4 follows a5
+    write_files(tmp_path, layout)
+    assert verify_log_files(tmp_path, BASE, EXPECTED).out_of_order == 1
+
+
+def test_detects_an_oversize_file_but_allows_one_big_record(tmp_path: Path) -> None:
+    layout = clean_layout()
+    write_files(tmp_path, layout)
+    biggest = max(len(b"".join(lines)) for lines in layout.values())
+    assert verify_log_files(tmp_path, BASE, EXPECTED, max_bytes=biggest).ok
+    result = verify_log_files(tmp_path, BASE, EXPECTED, max_bytes=biggest - 1)
+    assert result.oversize_files and not result.ok
+
+    layout = clean_layout()
+    layout["app.log.3"] = [line("x", 0, pad=500)]  # one record larger than max_bytes, alone
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, {**EXPECTED, "x": 1}, max_bytes=200)
+    assert result.oversize_files == () and result.ok, result.defects()
+
+
+def test_detects_an_empty_backup_but_not_an_empty_base(tmp_path: Path) -> None:
+    layout = clean_layout()
+    layout["app.log.3"] = []
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED)
+    assert result.empty_files == ("app.log.3",) and not result.ok
+
+    del layout["app.log.3"]
+    (tmp_path / "app.log.3").unlink()
+    (tmp_path / "app.log.0").write_bytes(b"")  # not a backup name: ignored
+    layout["app.log.1"] += layout.pop("app.log")
+    layout["app.log"] = []
+    write_files(tmp_path, layout)
+    assert verify_log_files(tmp_path, BASE, EXPECTED).ok
+
+
+def test_detects_unexpected_records(tmp_path: Path) -> None:
+    layout = clean_layout()
+    layout["app.log"] += [line("c", 0), line("a", 6), line("a", -1)]
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED)
+    assert result.unexpected == 3 and not result.ok
+
+
+def test_losses_explained_only_by_oldest_first_deletion_of_a_full_chain(tmp_path: Path) -> None:
+    layout = clean_layout()
+    del layout["app.log.2"]  # a0 b0 a1 deleted: a prefix of each writer
+    write_files(tmp_path, layout)
+    assert verify_log_files(tmp_path, BASE, EXPECTED, backup_count=1).ok
+    explained = verify_log_files(tmp_path, BASE, EXPECTED, backup_count=1)
+    assert explained.lost == 3 and explained.losses_explained_by_backup_count
+    # the chain is not full for backup_count=2: nothing could have been deleted
+    assert not verify_log_files(tmp_path, BASE, EXPECTED, backup_count=2).ok
+    assert not verify_log_files(tmp_path, BASE, EXPECTED).ok  # backup_count unknown
+
+    (tmp_path / "app.log.1").write_bytes(line("a", 2) + line("b", 1))  # a3 gone: not a prefix of a
+    result = verify_log_files(tmp_path, BASE, EXPECTED, backup_count=1)
+    assert not result.losses_explained_by_backup_count and not result.ok
+
+
+def test_a_gap_left_by_a_crash_keeps_reading_order(tmp_path: Path) -> None:
+    layout = clean_layout()
+    layout["app.log.3"] = layout.pop("app.log.2")
+    write_files(tmp_path, layout)
+    result = verify_log_files(tmp_path, BASE, EXPECTED, backup_count=3)
+    assert result.files == ("app.log.3", "app.log.1", "app.log") and result.ok
+
+
+def test_custom_parser_reads_other_formats(tmp_path: Path) -> None:
+    (tmp_path / BASE).write_bytes(b"w1 0\nw1 1\nbroken\nw1 1\n")
+
+    def parse(raw: bytes) -> tuple[object, int] | None:
+        parts = raw.split()
+        return (parts[0].decode(), int(parts[1])) if len(parts) == 2 else None
+
+    result = verify_log_files(tmp_path, BASE, {"w1": 3}, parse_line=parse)
+    assert (result.found, result.lost, result.torn_lines, result.duplicated) == (2, 1, 1, 1)
+
+
+def test_default_parser_rejects_non_records() -> None:
+    assert parse_json_line(line(7, 3)) == (7, 3)
+    for raw in (b"[1]", b'{"writer": "a"}', b'{"writer": "a", "seq": "1"}', b'{"writer": [1], "seq": 1}', b"{"):
+        assert parse_json_line(raw) is None
+
+
+def test_rejects_a_bad_expected_count(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        verify_log_files(tmp_path, BASE, {"a": -1})
