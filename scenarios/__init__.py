@@ -11,4 +11,13 @@ from ._results import ResultRecord
 
 __all__ = ["SCENARIOS", "ResultRecord"]
 
-SCENARIOS: dict[str, str] = {}
+SCENARIOS: dict[str, str] = {
+    "overhead": "scenarios.overhead:run_overhead",
+    "latency": "scenarios.latency:run_latency",
+    "throughput": "scenarios.throughput:run_throughput",
+    "faults": "scenarios.faults:run_faults",
+    "memory": "scenarios.memory:run_memory",
+    "crash": "scenarios.crash:run_crash",
+    "rotation": "scenarios.rotation:run_rotation",
+    "loop_lag": "scenarios.loop_lag:run_loop_lag",
+}

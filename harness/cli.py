@@ -1,0 +1,124 @@
+"""Command line: ``run``, ``compare``, ``check``. The only module that prints or sets exit codes.
+
+Exit codes: 0 success; 1 a regression / new defect / new failed cell (compare) or a
+failed gate (check); 2 usage errors (argparse), unknown names, unreadable result files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from . import discover
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run backends x scenarios, each cell in its own process")
+    run.add_argument("--backends", nargs="+", metavar="NAME",
+                     help="backend names, or the groups 'reference' / 'peers' (default: all)")
+    run.add_argument("--scenarios", nargs="+", metavar="NAME", help="scenario names (default: all)")
+    run.add_argument("--quick", action="store_true", help="the quick suite (CI): a few seconds per cell")
+    run.add_argument("--out", default=os.path.join("results", "latest"), help="results directory")
+    run.add_argument("--force", action="store_true", help="overwrite an existing results.json in --out")
+    run.add_argument("--timeout", type=float, help="seconds per cell before it counts as failed")
+    compare = sub.add_parser("compare", help="compare two result directories; exit 1 on a regression")
+    compare.add_argument("old")
+    compare.add_argument("new")
+    compare.add_argument("--threshold", type=float, default=10.0,
+                         help="percent (relative) or percentage points (overhead) beyond which a change counts")
+    check = sub.add_parser("check", help="the CI gate on one result directory")
+    check.add_argument("results")
+    check.add_argument("--fail-on-failed-cells", action="store_true",
+                       help="also fail when a reference backend's cell crashed or timed out")
+    return parser
+
+
+def _expand_backends(names: list[str] | None) -> list[str]:
+    reference, peers = list(discover.reference_backends()), list(discover.peer_backends())
+    if not names:
+        return reference + peers
+    chosen: list[str] = []
+    for name in names:
+        group = reference if name == "reference" else peers if name == "peers" else [name]
+        chosen += [n for n in group if n not in chosen]
+    for name in chosen:
+        discover.resolve_factory(name)  # ValueError for an unknown name, before anything runs
+    return chosen
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from . import metadata, store
+    from .run import run_matrix
+
+    backends = _expand_backends(args.backends)
+    scenarios = list(args.scenarios or discover.scenario_names())
+    for name in scenarios:
+        discover.resolve_scenario(name)
+    if discover.peers_problem():
+        print(f"warning: {discover.peers_problem()}", file=sys.stderr)
+    results_json = os.path.join(args.out, "results.json")
+    if os.path.exists(results_json) and not args.force:
+        print(f"error: {results_json} exists (use --force to overwrite)", file=sys.stderr)
+        return 2
+    meta = metadata.collect(quick=args.quick, command=["python -m harness", *sys.argv[1:]],
+                            reference=discover.reference_backends(), baseline=discover.baseline_backends())
+    print(f"logbench: {len(backends)} backends x {len(scenarios)} scenarios"
+          f"{' (quick)' if args.quick else ''} -> {args.out}", file=sys.stderr)
+    start = time.monotonic()
+    records = run_matrix(backends, scenarios, quick=args.quick, timeout=args.timeout,
+                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+    meta["finished_at"] = metadata.now_iso()
+    meta["elapsed_s"] = round(time.monotonic() - start, 1)
+    json_path, csv_path = store.save(args.out, meta, records, overwrite=args.force)
+    from ._summary import format_summary
+
+    print("\n".join(format_summary(store.to_frame(records), backends)))
+    print(f"\nwrote {json_path} and {csv_path}; {len(backends) * len(scenarios)} cells in "
+          f"{meta['elapsed_s']:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from . import store
+    from .compare import compare
+
+    _, old = store.load(args.old)
+    _, new = store.load(args.new)
+    findings = compare(old, new, args.threshold)
+    for finding in findings:
+        print(f"{finding.kind:>12}: {finding.text}")
+    bad = sum(f.bad for f in findings)
+    print(f"{bad} problem(s) ({args.old} -> {args.new}, threshold {args.threshold:g})")
+    return 1 if bad else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from . import store
+    from .compare import gate
+
+    meta, frame = store.load(args.results)
+    reference = tuple(meta.get("reference_backends") or discover.reference_backends())
+    baseline = tuple(meta.get("baseline_backends") or discover.baseline_backends())
+    findings = gate(frame, reference, baseline, failed_reference_cells_bad=args.fail_on_failed_cells)
+    for finding in findings:
+        print(f"{'FAIL' if finding.bad else 'info'} {finding.kind}: {finding.text}")
+    bad = sum(f.bad for f in findings)
+    print(f"gate: {'FAILED' if bad else 'passed'} ({bad} problem(s))")
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"run": _cmd_run, "compare": _cmd_compare, "check": _cmd_check}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

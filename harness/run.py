@@ -1,0 +1,45 @@
+"""The matrix: every backend x scenario cell in its own process, one after the other.
+
+Cells run sequentially (timings must not share the CPU with each other).
+``progress`` receives one line per cell; the caller decides where it goes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._spawn import spawn_cell
+
+__all__ = ["CELL_TIMEOUT_S", "run_matrix"]
+
+#: Hard limit per cell (quick, full); a cell over it becomes a failed-cell record.
+CELL_TIMEOUT_S = (45.0, 1800.0)
+
+
+def run_matrix(
+    backends: Sequence[str],
+    scenarios: Sequence[str],
+    *,
+    quick: bool,
+    timeout: float | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> list[dict[str, Any]]:
+    """Run every cell; all records (failed cells included) in run order."""
+    limit = timeout if timeout is not None else CELL_TIMEOUT_S[0 if quick else 1]
+    total = len(backends) * len(scenarios)
+    records: list[dict[str, Any]] = []
+    start = time.monotonic()
+    done = 0
+    for scenario in scenarios:
+        for backend in backends:
+            done += 1
+            cell_start = time.monotonic()
+            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit)
+            records += rows
+            took = time.monotonic() - cell_start
+            outcome = "FAILED" if any(r.get("status") == "failed" for r in rows) else "ok"
+            progress(f"[{done:>3}/{total}] {scenario:<11} {backend:<22} {outcome:<6} {took:6.1f} s"
+                     f"   (elapsed {time.monotonic() - start:6.1f} s)")
+    return records

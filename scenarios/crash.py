@@ -1,0 +1,248 @@
+"""crash: which records survive when the application dies, abruptly or gracefully.
+
+The application (:mod:`scenarios._crash_app`, a real ``python -m`` process)
+logs records with fields ``writer=0`` and ``seq`` 0, 1, 2 ... and stores,
+after each call returned, the highest returned ``seq`` (and the highest one a
+successful ``flush()`` covered) in memory shared with this process.
+
+``sigkill/paced``, ``sigkill/burst``
+    ``trials`` kills with SIGKILL at a uniformly random moment (seeded) while
+    logging at ``rate`` records/s (a flush every ``flush_every`` records), or in
+    bursts of ``burst_len`` as fast as possible, each followed by a 10 ms pause
+    (and a flush after every second burst). Per trial ``lost_records`` = returned records not in the files; per
+    case ``lost_median``, ``lost_max``, ``torn_lines``, ``duplicates``.
+``exit/normal``, ``exit/exception``, ``exit/sys_exit``
+    ``records`` records, neither flushed nor closed, then the program ends by
+    falling off its end, an unhandled exception or ``sys.exit(3)``: every
+    record must survive (the interpreter's exit path must drain).
+``exit/sigterm``
+    Paced logging, then SIGTERM at a random moment. Its default action ends
+    the process without running Python code, so it is judged like SIGKILL;
+    the loss is reported as data.
+
+Verdict ``defect``: a record the backend promised durable was lost
+(``crash_durability`` ``"returned"``: any returned record; ``"flushed"``: any
+record covered by a successful flush), any torn line or duplicate, or any loss
+at a graceful exit. A backend's writer process may outlive the application:
+counting waits until it exited and the files stopped growing.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from ._crash_app import FLUSHED, GO, RETURNED, STARTED, AppSpec, create_progress, open_progress
+from ._proc import BackendInfo, Factory, child_env, descendants, probe, wait_until_quiet
+from ._results import ResultRecord
+from .verify import LineParser, verify_log_files
+
+SCENARIO = "crash"
+KILL_CASES = ("sigkill/paced", "sigkill/burst")
+EXIT_CASES = ("exit/normal", "exit/exception", "exit/sys_exit", "exit/sigterm")
+SUMMARY = (("lost_median", "records"), ("lost_max", "records"), ("torn_lines", "count"), ("duplicates", "count"))
+LOG_NAME = "app.log"
+
+
+def run_crash(
+    factory: Factory,
+    *,
+    quick: bool = False,
+    backend: str | None = None,
+    workdir: str | None = None,
+    trials: int | None = None,
+    kill_window_s: tuple[float, float] | None = None,
+    rate: float = 5000.0,
+    burst_len: int = 2000,
+    flush_every: int = 500,
+    records: int = 2000,
+    seed: int = 0,
+    timeout: float = 60.0,
+    cases: tuple[str, ...] = KILL_CASES + EXIT_CASES,
+    parse_line: LineParser | None = None,
+) -> list[ResultRecord]:
+    """Run the crash ``cases`` (default: all) for ``factory``; see the module docstring.
+
+    Defaults: quick 3 trials per kill case killed 0.1-0.5 s after logging
+    started; full 20 trials, 0.1-1.5 s. ``parse_line``: how to read one line
+    of a peer's format (default: logbench JSON Lines).
+    """
+    unknown = set(cases) - set(KILL_CASES + EXIT_CASES)
+    if unknown:
+        raise ValueError(f"cases: unknown crash case(s) {sorted(unknown)}")
+    info = probe(factory)
+    name = backend or info.name
+    if not info.writes_file:
+        reason = f"{info.name} writes nothing: nothing can be lost or persisted"
+        return [
+            ResultRecord(SCENARIO, name, case, metric, None, unit, status="not supported", detail=reason)
+            for case in KILL_CASES
+            if case in cases
+            for metric, unit in SUMMARY
+        ] + [
+            ResultRecord(SCENARIO, name, case, "lost_records", None, "records", status="not supported", detail=reason)
+            for case in EXIT_CASES
+            if case in cases
+        ]
+    n_trials = trials or (3 if quick else 20)
+    window = kill_window_s or ((0.1, 0.5) if quick else (0.1, 1.5))
+    rng = random.Random(seed)
+    common = {"rate": rate, "burst_len": burst_len, "flush_every": flush_every, "records": records}
+    results: list[ResultRecord] = []
+    for case in (case for case in KILL_CASES if case in cases):
+        mode = case.split("/", 1)[1]
+        outcomes = []
+        for trial in range(n_trials):
+            delay = rng.uniform(*window)
+            outcome = _trial(factory, info, workdir, mode, delay, common, timeout, parse_line)
+            outcomes.append(outcome)
+            results.append(_trial_record(name, case, trial, outcome))
+        results += _summary_records(name, case, outcomes)
+    for case in (case for case in EXIT_CASES if case in cases):
+        mode = case.split("/", 1)[1]
+        outcome = _trial(factory, info, workdir, mode, rng.uniform(*window), common, timeout, parse_line)
+        results.append(_trial_record(name, case, None, outcome))
+    return results
+
+
+def _trial(
+    factory: Factory,
+    info: BackendInfo,
+    workdir: str | None,
+    mode: str,
+    delay: float,
+    common: dict[str, Any],
+    timeout: float,
+    parse_line: LineParser | None,
+) -> dict[str, Any]:
+    """One run of the application; returns counts, verdict and a detail text (or the failure)."""
+    with tempfile.TemporaryDirectory(prefix="logbench-crash-", dir=workdir) as tmp:
+        logs = os.path.join(tmp, "logs")
+        os.makedirs(logs)
+        spec = AppSpec(factory, os.path.join(logs, LOG_NAME), os.path.join(tmp, "progress"), mode, **common)
+        create_progress(spec.progress_path)
+        spec_path, stderr_path = os.path.join(tmp, "spec.pickle"), os.path.join(tmp, "stderr")
+        with open(spec_path, "wb") as file:
+            pickle.dump(spec, file)
+        with open(stderr_path, "wb") as stderr:
+            app = subprocess.Popen(
+                [sys.executable, "-m", "scenarios._crash_app", spec_path],
+                env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            )
+        try:
+            ending, pids = _drive(app, spec, mode, delay, timeout)
+        finally:
+            if app.poll() is None:
+                app.kill()
+            app.wait()
+        if ending.startswith("failed"):
+            with open(stderr_path, "rb") as file:
+                return {"failed": ending + ": " + file.read()[-2000:].decode(errors="replace")}
+        quiet = wait_until_quiet(pids, logs, timeout=timeout)
+        progress = open_progress(spec.progress_path)
+        returned, flushed = int(progress[RETURNED]), int(progress[FLUSHED])
+        progress.release()
+        return _count(logs, info, mode, returned, flushed, ending, quiet, app.returncode, parse_line)
+
+
+def _drive(
+    app: subprocess.Popen[bytes], spec: AppSpec, mode: str, delay: float, timeout: float
+) -> tuple[str, list[int]]:
+    """Start the app's logging, then signal it (kill modes) or wait for its own end.
+
+    Returns how it ended and the app's descendants seen meanwhile (writer
+    processes that may outlive it).
+    """
+    pids: list[int] = []
+    progress = open_progress(spec.progress_path)
+    try:
+        deadline = time.monotonic() + timeout
+        while progress[STARTED] == 0:
+            if app.poll() is not None or time.monotonic() > deadline:
+                return f"failed: the application ended (exit code {app.returncode}) before its logger was ready", pids
+            time.sleep(0.005)
+        pids = descendants(app.pid)
+        progress[GO] = 1
+        if mode in ("paced", "burst", "sigterm"):
+            time.sleep(delay)
+            if app.poll() is not None:
+                return f"failed: the application ended by itself (exit code {app.returncode}) before the signal", pids
+            pids = sorted(set(pids) | set(descendants(app.pid)))
+            app.send_signal(signal.SIGTERM if mode == "sigterm" else signal.SIGKILL)
+            app.wait(timeout)
+            return f"{'SIGTERM' if mode == 'sigterm' else 'SIGKILL'} after {delay:.3f} s", pids
+        try:
+            app.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return f"failed: the application did not end within {timeout:g} s", pids
+        return f"ended by itself ({mode})", pids
+    finally:
+        progress.release()
+
+
+def _count(
+    logs: str,
+    info: BackendInfo,
+    mode: str,
+    returned: int,
+    flushed: int,
+    ending: str,
+    quiet: bool,
+    code: int | None,
+    parse_line: LineParser | None,
+) -> dict[str, Any]:
+    """Compare the files with what the application was told; apply the durability promise."""
+    seen = verify_log_files(logs, LOG_NAME, {0: returned + 1}, parse_line=parse_line)
+    graceful = mode in ("normal", "exception", "sys_exit")
+    if graceful:
+        promised, promise = returned, "every record (graceful exit)"
+    elif info.crash_durability == "returned":
+        promised, promise = returned, "every returned record"
+    else:
+        promised, promise = flushed, "every flushed record"
+    promised_lost = verify_log_files(logs, LOG_NAME, {0: promised + 1}, parse_line=parse_line).lost if promised >= 0 else 0
+    defect = bool(promised_lost or seen.torn_lines or seen.duplicated)
+    detail = (
+        f"{ending}, exit code {code}; returned 0..{returned}, flushed 0..{flushed}; persisted {seen.found} of them"
+        f" (+{seen.unexpected} in flight); lost {seen.lost}; promised ({info.crash_durability}: {promise}) "
+        f"and lost {promised_lost}; torn {seen.torn_lines}, duplicated {seen.duplicated}, out of order {seen.out_of_order}"
+    )
+    if not quiet:
+        detail += "; a writer process was still busy when counting started"
+    return {
+        "lost": seen.lost, "torn": seen.torn_lines, "duplicates": seen.duplicated,
+        "defect": defect, "detail": detail,
+    }
+
+
+def _trial_record(name: str, case: str, trial: int | None, outcome: dict[str, Any]) -> ResultRecord:
+    if "failed" in outcome:
+        return ResultRecord(SCENARIO, name, case, "lost_records", None, "records", status="failed", detail=outcome["failed"], trial=trial)
+    verdict = "defect" if outcome["defect"] else "ok"
+    return ResultRecord(SCENARIO, name, case, "lost_records", outcome["lost"], "records", verdict=verdict, detail=outcome["detail"], trial=trial)
+
+
+def _summary_records(name: str, case: str, outcomes: list[dict[str, Any]]) -> list[ResultRecord]:
+    done = [outcome for outcome in outcomes if "failed" not in outcome]
+    if not done:
+        detail = "every trial failed: " + (outcomes[0]["failed"] if outcomes else "no trials")
+        return [ResultRecord(SCENARIO, name, case, metric, None, unit, status="failed", detail=detail) for metric, unit in SUMMARY]
+    losses = [outcome["lost"] for outcome in done]
+    defects = [outcome for outcome in done if outcome["defect"]]
+    verdict = "defect" if defects else "ok"
+    detail = f"{len(done)} trial(s), losses {losses}" + (f"; {len(outcomes) - len(done)} failed" if len(done) < len(outcomes) else "")
+    if defects:
+        detail += "; first defect: " + defects[0]["detail"]
+    values = (statistics.median(losses), max(losses), sum(o["torn"] for o in done), sum(o["duplicates"] for o in done))
+    return [
+        ResultRecord(SCENARIO, name, case, metric, value, unit, verdict=verdict, detail=detail)
+        for (metric, unit), value in zip(SUMMARY, values, strict=True)
+    ]

@@ -1,0 +1,149 @@
+"""Scenario ``faults``: run the fault catalogue over one backend.
+
+Each case runs in its own spawned child process with a time limit, so a
+case may set rlimits, install signal handlers, fork or drop privileges, and a
+deadlock becomes a failed row instead of a hung run. One record per case:
+``written``/``dropped``/``errors`` as counted by the backend, verdict ``ok``
+when the required outcomes hold (no exception into the application, failures
+counted, nothing lost that the fault did not force, every line valid JSON),
+``defect`` otherwise, the outcome in words in ``detail``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import _fault_cases as bad_input
+from . import _fault_env as env
+from ._fault_cases import Outcome
+from ._results import ResultRecord
+
+CASES: dict[str, Callable[..., Outcome]] = {
+    "huge_message": bad_input.huge_message,
+    "many_fields": bad_input.many_fields,
+    "control_characters": bad_input.control_characters,
+    "invalid_text": bad_input.invalid_text,
+    "non_str_message": bad_input.non_str_message,
+    "hostile_values": bad_input.hostile_values,
+    "odd_field_names": bad_input.odd_field_names,
+    "signal_handler": env.signal_handler_logging,
+    "log_after_close": env.log_after_close,
+    "threads_during_close": env.threads_during_close,
+    "fork_mid_run": env.fork_mid_run,
+    "disk_full": env.disk_full_dev_full,
+    "size_limit_then_recovery": env.file_size_limit_then_recovery,
+    "directory_removed": env.directory_removed,
+    "external_rotation": env.external_rotation,
+    "symlink_at_path": env.symlink_at_log_path,
+    "permission_denied": env.permission_denied,
+    "writer_killed": env.writer_killed,
+    "slow_disk": env.slow_disk,
+}
+CASE_TIMEOUT_SECONDS = 60.0
+
+# Invalid values every backend taking the option must refuse at create(), naming the option.
+BAD_OPTIONS: dict[str, list[object]] = {
+    "level": ["LOUD", -1, 2.5, None],
+    "max_bytes": [0, -1, "10", 1.5],
+    "backup_count": [-1, "2", None],
+    "queue_size": [0, -10, "big"],
+    "overflow": ["explode", None, 1],
+    "batch_size": [0, -1, 2.0],
+    "flush_interval": [0, -0.5, "1s", float("inf")],
+}
+
+
+def run_faults(
+    factory: Callable[..., Any], *, backend: str | None = None, quick: bool = False, cases: list[str] | None = None
+) -> list[ResultRecord]:
+    """Run the catalogue (or ``cases``) over the backend made by ``factory``."""
+    name = backend or _name_of(factory)
+    if not _writes_file(factory):
+        reason = "writes no file (a baseline): faults do not apply"
+        return [ResultRecord("faults", name, case, "outcome", None, "count", status="not supported", detail=reason) for case in ["bad_configuration", *CASES]]
+    records = [_config_record(factory, name)]
+    for case in list(CASES) if cases is None else cases:
+        outcome = _run_isolated(case, factory)
+        records.extend(_records_for(name, case, outcome))
+    return records
+
+
+def _records_for(backend: str, case: str, outcome: Outcome) -> list[ResultRecord]:
+    if not outcome.applicable:
+        return [ResultRecord("faults", backend, case, "outcome", None, "count", status="not supported", detail=outcome.detail)]
+    verdict = "ok" if outcome.ok else "defect"
+    return [
+        ResultRecord("faults", backend, case, metric, value, "count", verdict=verdict, detail=outcome.detail)
+        for metric, value in (("written", outcome.written), ("dropped", outcome.dropped), ("errors", outcome.errors))
+    ]
+
+
+def _config_record(factory: Callable[..., Any], backend: str) -> ResultRecord:
+    """Every invalid option value must raise ValueError/TypeError naming the option."""
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "app.log"
+        unclear, checked = [], 0
+        for option, values in BAD_OPTIONS.items():
+            for value in values:
+                try:
+                    log = factory(path=path, **{option: value})
+                except (ValueError, TypeError) as exc:
+                    checked += 1
+                    if option not in str(exc):
+                        unclear.append(f"{option}={value!r}: {exc}")
+                    continue
+                log.close()
+                unclear.append(f"{option}={value!r} accepted")
+    ok = not unclear
+    detail = f"{checked} invalid values refused at create(), each naming its option" if ok else "; ".join(unclear[:5])
+    return ResultRecord("faults", backend, "bad_configuration", "refused", float(checked), "count", verdict="ok" if ok else "defect", detail=detail)
+
+
+def _run_isolated(case: str, factory: Callable[..., Any]) -> Outcome:
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    with tempfile.TemporaryDirectory() as workdir:
+        process = context.Process(target=_case_child, args=(case, factory, workdir, sender), daemon=True)
+        process.start()
+        sender.close()
+        if receiver.poll(CASE_TIMEOUT_SECONDS):
+            try:
+                outcome: Outcome = receiver.recv()
+            except EOFError:
+                outcome = Outcome(False, f"case process died (exit code {process.exitcode})")
+        else:
+            outcome = Outcome(False, f"no result within {CASE_TIMEOUT_SECONDS:.0f}s: hung or died (exit code {process.exitcode})")
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    return outcome
+
+
+def _case_child(case: str, factory: Callable[..., Any], workdir: str, sender: Any) -> None:
+    def make(path: object, **options: Any) -> Any:
+        return factory(path=path, **options)
+
+    try:
+        outcome = CASES[case](make, Path(workdir))
+    except BaseException as exc:  # an exception reaching here reached the application
+        outcome = Outcome(False, f"exception reached the application: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
+    sender.send(outcome)
+    sender.close()
+
+
+def _writes_file(factory: Callable[..., Any]) -> bool:
+    with tempfile.TemporaryDirectory() as workdir:
+        log = factory(path=Path(workdir) / "probe.log")
+        log.close()
+        return bool(getattr(type(log), "writes_file", True))
+
+
+def _name_of(factory: Callable[..., Any]) -> str:
+    args = getattr(factory, "args", ())
+    return str(args[0]) if args else getattr(factory, "__name__", "backend")

@@ -1,0 +1,258 @@
+"""memory: what a backend holds in memory under a burst and behind a stalled sink.
+
+Cases (metric catalogue): ``burst`` — log ``records`` as fast as the caller can,
+then ``close()``; ``slow_sink/<policy>`` for ``block``, ``drop_new`` and
+``drop_old`` — the same burst with ``queue_size`` records of queue while the
+sink stalls ``stall_s`` seconds (see :mod:`scenarios._slow_sink`).
+
+Metrics per case, each from a fresh spawned process:
+
+``peak_rss_bytes``
+    The logging process's resident-set high-water mark (``VmHWM`` from
+    ``/proc/self/status``, which starts afresh at ``exec``; ``ru_maxrss`` does
+    not, it inherits the spawning parent's peak) after ``close()``, plus the
+    peaks of the backend's own child processes (a writer process), sampled
+    every 50 ms while they live. Includes the interpreter itself (compare with
+    ``null``); the detail gives the baseline taken just before the logger was
+    created.
+``peak_alloc_bytes``
+    memray's peak of live heap allocations in the logging process while the
+    logger existed (``trace_python_allocators=True``: every pymalloc object
+    counts, not whole 256 KiB arenas, which made the figure jump by ~1 MB from
+    run to run), from a *separate* run (memray slows code down and must not
+    share a run with anything timed; it does not follow child processes, so a
+    writer process's allocations are not in it).
+``max_queue_depth``, ``dropped``
+    The backend's own ``stats()`` after ``close()``, from the RSS run.
+
+Backends without a queue (no ``overflow`` option: ``sync``, ``null``, most
+peers) get ``not supported`` for the ``slow_sink`` cases: a stalled sink simply
+blocks their caller. ``null`` writes nothing, so its burst is the baseline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+from ._proc import BackendInfo, ChildFailed, Factory, descendants, probe, refusal, run_child
+from ._results import ResultRecord
+from ._slow_sink import SlowFifoSink
+
+SCENARIO = "memory"
+POLICIES = ("block", "drop_new", "drop_old")
+CASES = ("burst", *(f"slow_sink/{policy}" for policy in POLICIES))
+METRICS = (("peak_rss_bytes", "bytes"), ("peak_alloc_bytes", "bytes"), ("max_queue_depth", "count"), ("dropped", "count"))
+PAYLOAD = "x" * 64  # a realistic field value: lines of ~150 bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """One measuring run: how many records, which options, track allocations or not."""
+
+    records: int
+    options: dict[str, Any]
+    memray_path: str | None = None
+
+
+def run_memory(
+    factory: Factory,
+    *,
+    quick: bool = False,
+    backend: str | None = None,
+    workdir: str | None = None,
+    records: int | None = None,
+    slow_records: int | None = None,
+    queue_size: int | None = None,
+    stall_s: float | None = None,
+    timeout: float = 300.0,
+) -> list[ResultRecord]:
+    """Measure every memory case for ``factory``; one record per (case, metric).
+
+    Defaults: quick burst 20 000 records, slow sink 5 000 records into a queue
+    of 1 000 stalled 0.5 s; full 200 000, 50 000, 10 000 and 2 s.
+    """
+    info = probe(factory)
+    name = backend or info.name
+    burst_n = records or (20_000 if quick else 200_000)
+    slow_n = slow_records or (5_000 if quick else 50_000)
+    qsize = queue_size or (1_000 if quick else 10_000)
+    stall = stall_s if stall_s is not None else (0.5 if quick else 2.0)
+    results: list[ResultRecord] = []
+    for case in CASES:
+        if case.startswith("slow_sink/") and not (info.has_queue and info.writes_file):
+            results += _not_supported(name, case, _why_unsupported(info))
+            continue
+        if case == "burst":
+            options: dict[str, Any] = {}
+            n, case_stall = burst_n, None
+        else:
+            options = {"overflow": case.split("/", 1)[1], "queue_size": qsize}
+            n, case_stall = slow_n, stall
+            refused = refusal(factory, **options)
+            if refused is not None:  # e.g. a peer whose queue cannot block
+                results += _not_supported(name, case, f"{info.name} refuses {options}: {refused}")
+                continue
+        try:
+            results += _measure_case(factory, name, case, n, options, case_stall, timeout, workdir)
+        except ChildFailed as exc:
+            results += [
+                ResultRecord(SCENARIO, name, case, metric, None, unit, status="failed", detail=str(exc)[-2000:])
+                for metric, unit in METRICS
+            ]
+    return results
+
+
+def _why_unsupported(info: BackendInfo) -> str:
+    if not info.writes_file:
+        return f"{info.name} writes nothing: no sink to stall and no queue to fill"
+    return f"{info.name} has no queue (no overflow policy): a stalled sink blocks the caller itself"
+
+
+def _not_supported(name: str, case: str, reason: str) -> list[ResultRecord]:
+    return [ResultRecord(SCENARIO, name, case, metric, None, unit, status="not supported", detail=reason) for metric, unit in METRICS]
+
+
+def _measure_case(
+    factory: Factory,
+    name: str,
+    case: str,
+    n: int,
+    options: dict[str, Any],
+    stall: float | None,
+    timeout: float,
+    workdir: str | None,
+) -> list[ResultRecord]:
+    """Two fresh processes: RSS + stats, then memray allocations."""
+    with tempfile.TemporaryDirectory(prefix="logbench-memory-", dir=workdir) as tmp:
+        rss = _run_once(factory, os.path.join(tmp, "rss"), _Spec(n, options), stall, timeout)
+        memray_path = os.path.join(tmp, "alloc.memray")
+        alloc = _run_once(factory, os.path.join(tmp, "alloc"), _Spec(n, options, memray_path), stall, timeout)
+        peak_alloc = _memray_peak(memray_path)
+    note = (
+        f"{n} records, options {options or 'default'}"
+        + (f", sink stalled {stall:g} s" if stall is not None else "")
+        + f"; caller spent {rss['caller_s']:.3f} s logging, close took {rss['close_s']:.3f} s"
+        + f"; written {rss['stats']['written']}, dropped {rss['stats']['dropped']}"
+    )
+    if rss.get("lines_read") is not None:
+        note += f"; the stalled sink received {rss['lines_read']} lines"
+    rss_note = (
+        f"process peak before the logger {rss['baseline_rss']} B; own peak {rss['self_peak']} B, "
+        f"writer processes' peaks {rss['children_peak']} B; " + note
+    )
+    return [
+        ResultRecord(SCENARIO, name, case, "peak_rss_bytes", rss["self_peak"] + rss["children_peak"], "bytes", detail=rss_note),
+        ResultRecord(SCENARIO, name, case, "peak_alloc_bytes", peak_alloc, "bytes", detail="memray, separate run; " + note),
+        ResultRecord(SCENARIO, name, case, "max_queue_depth", rss["stats"]["max_queue_depth"], "count", detail=note),
+        ResultRecord(SCENARIO, name, case, "dropped", rss["stats"]["dropped"], "count", detail=note),
+    ]
+
+
+def _run_once(factory: Factory, directory: str, spec: _Spec, stall: float | None, timeout: float) -> dict[str, Any]:
+    os.makedirs(directory)
+    path = os.path.join(directory, "app.log")
+    if stall is None:
+        result: dict[str, Any] = run_child(_measure, factory, path, spec, timeout=timeout)
+        return result
+    with SlowFifoSink(path, stall) as sink:
+        try:
+            result = run_child(_measure, factory, path, spec, timeout=timeout)
+        finally:
+            sink.writers_done()
+    result["lines_read"] = sink.lines_read
+    return result
+
+
+def _memray_peak(path: str) -> int:
+    import memray
+
+    return int(memray.FileReader(path).metadata.peak_memory)
+
+
+# -- in the measuring child -------------------------------------------------------------
+
+
+def _measure(factory: Factory, path: str, spec: _Spec) -> dict[str, Any]:
+    """Log ``spec.records`` as fast as possible, close, report peaks and stats."""
+    baseline = peak_rss(os.getpid())
+    sampler = _ChildPeaks()
+    if spec.memray_path is None:
+        result = _burst(factory, path, spec, sampler)
+    else:
+        import memray
+
+        with memray.Tracker(spec.memray_path, follow_fork=False, trace_python_allocators=True):
+            result = _burst(factory, path, spec, sampler)
+    result.update(baseline_rss=baseline, self_peak=peak_rss(os.getpid()), children_peak=sampler.total())
+    return result
+
+
+def _burst(factory: Factory, path: str, spec: _Spec, sampler: _ChildPeaks) -> dict[str, Any]:
+    logger = factory(path=path, **spec.options)
+    sampler.start()
+    try:
+        start = time.perf_counter()
+        for seq in range(spec.records):
+            logger.info("burst record", writer=0, seq=seq, payload=PAYLOAD)
+        logged = time.perf_counter()
+        sampler.sample()
+        logger.close()
+        closed = time.perf_counter()
+    finally:
+        sampler.stop()
+    return {"stats": logger.stats(), "caller_s": logged - start, "close_s": closed - logged}
+
+
+def peak_rss(pid: int) -> int:
+    """Resident-set high-water mark of ``pid`` in bytes (0 if it is gone).
+
+    Linux ``VmHWM``; elsewhere ``ru_maxrss`` of this process (which may include
+    the peak of the process it was spawned from).
+    """
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        if pid != os.getpid():
+            return 0
+    scale = 1 if sys.platform == "darwin" else 1024
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
+
+
+class _ChildPeaks:
+    """Samples the RSS peak of this process's descendants (a backend's writer processes)."""
+
+    def __init__(self) -> None:
+        self._peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if descendants(os.getpid()):  # no writer process: no sampling thread at all
+            self._thread = threading.Thread(target=self._run, name="logbench-rss-sampler", daemon=True)
+            self._thread.start()
+
+    def sample(self) -> None:
+        for pid in descendants(os.getpid()):
+            self._peaks[pid] = max(self._peaks.get(pid, 0), peak_rss(pid))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def total(self) -> int:
+        return sum(self._peaks.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.sample()

@@ -1,0 +1,116 @@
+"""Planted defects: backends that are wrong on purpose, so tests can show a scenario catches them.
+
+Each factory is a module-level function (picklable by reference, usable by the
+harness as ``planted:<name>`` with ``tests/`` on ``PYTHONPATH``) with the
+factory signature ``factory(path=..., **options) -> Logger``. Other helpers add
+their own planted backends here: add, don't overwrite.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import loggers
+from loggers._sink import FileSink
+from loggers.sync import SyncBackend
+
+SLEEP_S = 0.001
+
+
+class SleepyBackend(SyncBackend):
+    """``sync`` that sleeps ``SLEEP_S`` inside every call, holding the sink lock: a slow caller path."""
+
+    name = "planted-sleepy"
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        with self._sink.lock:
+            time.sleep(SLEEP_S)
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def sleepy(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`SleepyBackend` (options as for ``sync``)."""
+    opts = loggers.Options(path=str(path), **options) if path is not None else loggers.Options(**options)
+    return SleepyBackend(opts)
+
+
+def broken(path: Any = None, **options: Any) -> loggers.Logger:
+    """A factory that always raises: the harness must turn the cell into a failed-cell record."""
+    raise RuntimeError("planted: this backend cannot be created")
+
+
+def hanging(path: Any = None, **options: Any) -> loggers.Logger:
+    """A factory that never returns: the harness's per-cell timeout must end the cell."""
+    while True:
+        time.sleep(1.0)
+
+
+# -- planted for the crash / rotation / memory / loop_lag scenarios ----------------------------
+
+
+class DropEvery100Backend(SyncBackend):
+    """``sync`` that claims ``crash_durability = "returned"`` but writes nothing for every 100th call.
+
+    The dropped record is counted in ``stats()["dropped"]`` (so the counters stay
+    consistent): the defect is the broken promise, which the crash and rotation
+    scenarios must see as lost records.
+    """
+
+    name = "planted-drop-every-100"
+    crash_durability = "returned"
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        with self._sink.lock:
+            calls = getattr(self, "_calls", 0) + 1
+            self._calls = calls
+            if calls % 100 == 0:
+                self._counters.emitted += 1
+                self._counters.dropped += 1
+                return
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def drop_every_100(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`DropEvery100Backend` (options as for ``sync``)."""
+    return DropEvery100Backend(loggers.Options(path=str(path), **options))
+
+
+class _RenamedFileSink(FileSink):
+    """A sink whose rotation renames the file but does not reopen it.
+
+    The rest of the batch that triggered the rotation is written into the
+    renamed file (``.1``), which so grows past ``max_bytes``; the next batch's
+    identity check finds the path gone and opens a new file.
+    """
+
+    def _rotate(self) -> None:
+        base = self.path
+        first_gap = 1
+        while first_gap < self.backup_count and os.path.lexists(f"{base}.{first_gap}"):
+            first_gap += 1
+        for index in range(first_gap - 1, 0, -1):
+            os.replace(f"{base}.{index}", f"{base}.{index + 1}")
+        os.replace(base, f"{base}.1")
+        self.rotations += 1  # planted bug: no self._reopen() here
+
+
+class RenamedFileBackend(SyncBackend):
+    """``sync`` over :class:`_RenamedFileSink`: writes into a renamed file after each rotation."""
+
+    name = "planted-renamed-file"
+
+    def __init__(self, options: loggers.Options) -> None:
+        super().__init__(options)
+        self._sink.close()
+        assert options.path is not None
+        self._sink = _RenamedFileSink(
+            options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync
+        )
+
+
+def renamed_file(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`RenamedFileBackend` (options as for ``sync``)."""
+    return RenamedFileBackend(loggers.Options(path=str(path), **options))

@@ -1,0 +1,64 @@
+"""The fault catalogue over every writing backend: one test per case x backend.
+
+Each case (``scenarios.faults.CASES``) judges what was written and what was
+counted; here we also pin the counts the catalogue promises for the clearest
+cases, and that a case is "not applicable" only where it must be.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import loggers
+from scenarios import faults
+
+from conftest import WRITING_BACKENDS
+
+
+def _has_writer_process(backend: str) -> bool:
+    return backend in ("subprocess", "mmap")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(faults.CASES))
+def test_fault_case(backend: str, case: str) -> None:
+    outcome = faults._run_isolated(case, functools.partial(loggers.create, backend))
+    if case == "writer_killed":
+        assert outcome.applicable == _has_writer_process(backend), outcome.detail
+    elif case == "slow_disk":
+        assert outcome.applicable == ("queue_size" in loggers.backend_class(backend).accepts), outcome.detail
+    else:
+        assert outcome.applicable, outcome.detail
+    if not outcome.applicable:
+        return
+    assert outcome.ok, outcome.detail
+    if case == "disk_full":
+        assert (outcome.written, outcome.dropped) == (0, 200) and outcome.errors >= 1
+    elif case == "size_limit_then_recovery":
+        assert outcome.errors >= 1 and outcome.dropped >= 1 and outcome.written >= 101
+    elif case == "hostile_values":
+        assert outcome.errors >= 3 and outcome.written == 7
+    elif case == "log_after_close":
+        assert (outcome.written, outcome.dropped) == (1, 100)
+
+
+@pytest.mark.parametrize("name", WRITING_BACKENDS)
+def test_bad_configuration_is_refused_naming_the_option(name: str) -> None:
+    (record,) = [r for r in faults.run_faults(functools.partial(loggers.create, name), backend=name, cases=[]) if r.case == "bad_configuration"]
+    assert record.verdict == "ok", record.detail
+    assert record.value and record.value >= 10
+
+
+def test_a_hanging_case_becomes_a_defect(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faults, "CASE_TIMEOUT_SECONDS", 2.0)
+    outcome = faults._run_isolated("huge_message", functools.partial(_sleepy_factory))
+    assert not outcome.ok and "no result within" in outcome.detail
+
+
+def _sleepy_factory(path: object, **options: object) -> object:
+    import time
+
+    time.sleep(30)
+    raise AssertionError("unreachable")

@@ -1,0 +1,218 @@
+"""harness: result format, discovery, one process per cell (failures become data), run end to end, compare, gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import _format, discover, store
+from harness._spawn import spawn_cell
+from harness._summary import format_summary
+from harness.cli import main
+from scenarios import ResultRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = str(Path(__file__).resolve().parent)
+META = {"machine": "m", "cpu_count": 2, "python": "3.11", "quick": True,
+        "reference_backends": ["null", "sync", "thread-queue"], "baseline_backends": ["null"]}
+
+
+def _rec(scenario: str, backend: str, case: str, metric: str, value: float | None, **kw: Any) -> dict[str, Any]:
+    return ResultRecord(scenario, backend, case, metric, value, kw.pop("unit", "%"), **kw).as_dict()
+
+
+def _overhead(backend: str, value: float, low: float, high: float, verdict: str) -> dict[str, Any]:
+    return _rec("overhead", backend, "rate=1/unit", "wall_overhead_pct", value, low=low, high=high, verdict=verdict)
+
+
+def _save(path: Path, records: list[dict[str, Any]]) -> str:
+    store.save(str(path), META, records)
+    return str(path)
+
+
+# -- format --------------------------------------------------------------------------
+
+
+def test_format_round_trip_and_overwrite(tmp_path: Path) -> None:
+    records = [_overhead("sync", 3.0, 1.0, 4.0, "pass"), _rec("latency", "sync", "steady", "p50_ns", 900.0, unit="ns")]
+    _format.dump(tmp_path, META, records)
+    data = _format.load(tmp_path)
+    assert data["format_version"] == _format.FORMAT_VERSION == 1
+    assert data["records"] == records and data["metadata"] == META
+    with pytest.raises(FileExistsError):
+        _format.dump(tmp_path, META, records)
+    _format.dump(tmp_path, META, records[:1], overwrite=True)
+    assert len(_format.load(tmp_path / "results.json")["records"]) == 1
+
+
+def test_format_rejects_unknown_version(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text(json.dumps({"format_version": 2, "metadata": {}, "records": []}))
+    with pytest.raises(ValueError, match="format_version"):
+        _format.load(tmp_path)
+
+
+def test_store_writes_a_loadable_table(tmp_path: Path) -> None:
+    records = [_overhead("sync", 3.0, 1.0, 4.0, "pass"), _rec("crash", "sync", "sigkill/burst", "lost_records", 0.0,
+                                                              unit="count", trial=2)]
+    json_path, csv_path = store.save(str(tmp_path), META, records)
+    meta, frame = store.load(str(tmp_path))
+    assert meta == META and len(frame) == 2 and list(frame.columns) == list(store.COLUMNS)
+    assert frame.loc[1, "trial"] == 2 and frame["trial"].isna().tolist() == [True, False]
+    import pandas as pd
+
+    assert len(pd.read_csv(csv_path)) == 2 and os.path.basename(json_path) == "results.json"
+
+
+# -- discovery -------------------------------------------------------------------------
+
+
+def test_discover_resolves_names() -> None:
+    assert "sync" in discover.reference_backends() and "null" in discover.baseline_backends()
+    assert "overhead" in discover.scenario_names()
+    log = discover.resolve_factory("sync")
+    assert callable(log)
+    assert callable(discover.resolve_factory("planted:sleepy"))
+    with pytest.raises(ValueError, match="unknown backend"):
+        discover.resolve_factory("no-such-backend")
+    with pytest.raises(ValueError, match="unknown scenario"):
+        discover.resolve_scenario("no-such-scenario")
+
+
+def test_call_kwargs_passes_only_what_a_scenario_takes() -> None:
+    def narrow(factory: object, *, quick: bool = False) -> None: ...
+    def wide(factory: object, **kwargs: object) -> None: ...
+    assert discover.call_kwargs(narrow, quick=True, workdir="/x", backend="b") == {"quick": True}
+    assert discover.call_kwargs(wide, quick=True, backend="b") == {"quick": True, "backend": "b"}
+
+
+# -- one process per cell -----------------------------------------------------------------
+
+
+@pytest.fixture
+def planted_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", TESTS)
+
+
+@pytest.mark.usefixtures("planted_on_path")
+def test_a_crashing_cell_becomes_a_failed_record() -> None:
+    rows = spawn_cell("planted:broken", "throughput", quick=True, timeout=60)
+    assert len(rows) == 1
+    assert rows[0]["status"] == "failed" and rows[0]["backend"] == "planted:broken"
+    assert "exited with status 1" in rows[0]["detail"] and "cannot be created" in rows[0]["detail"]
+
+
+@pytest.mark.usefixtures("planted_on_path")
+def test_a_hanging_cell_times_out() -> None:
+    rows = spawn_cell("planted:hanging", "throughput", quick=True, timeout=3)
+    assert len(rows) == 1 and rows[0]["status"] == "failed" and "timed out" in rows[0]["detail"]
+
+
+def test_run_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=TESTS)
+    cmd = [sys.executable, "-m", "harness", "run", "--quick", "--backends", "null", "sync", "planted:broken",
+           "--scenarios", "throughput", "latency", "--out", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "[  6/6]" in done.stderr and "FAILED" in done.stderr
+    data = _format.load(out)
+    assert data["metadata"]["quick"] is True and data["metadata"]["finished_at"]
+    assert len(data["metadata"]["git_commit"] or "0" * 40) == 40
+    frame = store.load(str(out))[1]
+    ok = frame[frame["status"] == "ok"]
+    assert set(ok["backend"]) == {"null", "sync"} and set(ok["scenario"]) == {"throughput", "latency"}
+    failed = frame[frame["status"] == "failed"]
+    assert sorted(failed["scenario"]) == ["latency", "throughput"]
+    lines = done.stdout.splitlines()
+    sync_line = next(line for line in lines if line.startswith("sync "))
+    assert " us" in sync_line and "FAILED" in next(line for line in lines if line.startswith("planted:broken"))
+    # refuses to overwrite without --force
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+# -- compare and gate ------------------------------------------------------------------------
+
+
+def _pair(tmp_path: Path, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[str, str]:
+    return _save(tmp_path / "old", old), _save(tmp_path / "new", new)
+
+
+BASE = [
+    _overhead("sync", 3.0, 2.0, 4.0, "pass"),
+    _rec("latency", "sync", "steady", "p99_9_ns", 50_000.0, unit="ns"),
+    _rec("throughput", "sync", "threads=1", "records_per_s", 100_000.0, unit="records/s"),
+    _rec("rotation", "sync", "single-process", "lost", 0.0, unit="count", verdict="ok"),
+]
+
+
+def test_compare_identical_runs_pass(tmp_path: Path) -> None:
+    assert main(["compare", *_pair(tmp_path, BASE, BASE)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("index", "replacement"),
+    [
+        (0, _overhead("sync", 30.0, 25.0, 35.0, "fail")),
+        (1, _rec("latency", "sync", "steady", "p99_9_ns", 80_000.0, unit="ns")),
+        (2, _rec("throughput", "sync", "threads=1", "records_per_s", 60_000.0, unit="records/s")),
+        (3, _rec("rotation", "sync", "single-process", "lost", 3.0, unit="count", verdict="defect")),
+        (3, _rec("rotation", "sync", "single-process", "cell", None, unit="-", status="failed", detail="boom")),
+    ],
+)
+def test_compare_flags_a_planted_regression(tmp_path: Path, index: int, replacement: dict[str, Any],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    new = list(BASE)
+    new[index] = replacement
+    assert main(["compare", *_pair(tmp_path, BASE, new), "--threshold", "10"]) == 1
+    assert "1 problem(s)" in capsys.readouterr().out
+
+
+def test_compare_ignores_noise_and_improvements(tmp_path: Path) -> None:
+    new = list(BASE)
+    new[0] = _overhead("sync", 14.0, 3.5, 20.0, "inconclusive")  # +11 points, but intervals overlap
+    new[2] = _rec("throughput", "sync", "threads=1", "records_per_s", 200_000.0, unit="records/s")
+    assert main(["compare", *_pair(tmp_path, BASE, new)]) == 0
+    assert main(["compare", *_pair(tmp_path / "x", BASE, new), "--threshold", "1000"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("records", "code"),
+    [
+        ([_overhead("sync", 30.0, 25.0, 35.0, "fail"), _overhead("thread-queue", 4.0, 1.0, 9.0, "inconclusive")], 0),
+        ([_overhead("sync", 30.0, 25.0, 35.0, "fail"), _overhead("thread-queue", 9.0, 6.0, 12.0, "fail"),
+          _overhead("null", 0.0, -1.0, 1.0, "pass"), _overhead("some-peer", 1.0, 0.0, 2.0, "pass")], 1),
+        ([_overhead("sync", 3.0, 2.0, 4.0, "pass"),
+          _rec("crash", "sync", "sigkill/paced", "lost_max", 2.0, unit="count", verdict="defect")], 1),
+        ([_overhead("sync", 3.0, 2.0, 4.0, "pass"),  # a peer's defect is a finding about that library
+          _rec("rotation", "some-peer", "multi-process", "lost", 9.0, unit="count", verdict="defect")], 0),
+    ],
+)
+def test_gate(tmp_path: Path, records: list[dict[str, Any]], code: int) -> None:
+    assert main(["check", _save(tmp_path, records)]) == code
+
+
+def test_gate_on_failed_reference_cells_only_when_asked(tmp_path: Path) -> None:
+    records = [_overhead("thread-queue", 3.0, 2.0, 4.0, "pass"),
+               _rec("memory", "sync", "", "cell", None, unit="-", status="failed", detail="Traceback\nboom")]
+    path = _save(tmp_path, records)
+    assert main(["check", path]) == 0
+    assert main(["check", path, "--fail-on-failed-cells"]) == 1
+
+
+def test_summary_marks_missing_and_failed_columns() -> None:
+    frame = store.to_frame([
+        _overhead("sync", 3.04, 2.0, 4.0, "pass"),
+        _rec("rotation", "sync", "single-process", "lost", 0.0, unit="count", verdict="ok"),
+        _rec("memory", "sync", "", "cell", None, unit="-", status="failed", detail="x"),
+    ])
+    header, rule, row = format_summary(frame)
+    assert row.startswith("sync") and "+3.0% [+2.0,+4.0] pass" in row and "FAILED" in row
+    cells = row.split()
+    assert cells.count("-") >= 3 and "ok" in cells

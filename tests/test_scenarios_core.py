@@ -1,0 +1,131 @@
+"""overhead, latency, throughput scenarios on tiny parameters: well-formed records, planted defects caught.
+
+Timing assertions here rely only on guarantees (``time.sleep(d)`` sleeps at least
+``d``), never on how fast this machine is.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import planted
+import pytest
+
+import loggers
+from scenarios import SCENARIOS, ResultRecord
+from scenarios.latency import PERCENTILES, run_latency
+from scenarios.overhead import run_overhead
+from scenarios.throughput import run_throughput
+
+SYNC = functools.partial(loggers.create, "sync")
+
+
+def _check_records(records: list[ResultRecord], scenario: str, backend: str) -> None:
+    assert records, "no records"
+    for record in records:
+        assert isinstance(record, ResultRecord)
+        assert (record.scenario, record.backend) == (scenario, backend)
+        if record.status == "ok":
+            assert record.value is not None and math.isfinite(record.value)
+
+
+def _by(records: list[ResultRecord], case: str, metric: str) -> ResultRecord:
+    (match,) = [r for r in records if r.case == case and r.metric == metric]
+    return match
+
+
+def test_registered() -> None:
+    assert SCENARIOS["overhead"] == "scenarios.overhead:run_overhead"
+    assert SCENARIOS["latency"] == "scenarios.latency:run_latency"
+    assert SCENARIOS["throughput"] == "scenarios.throughput:run_throughput"
+
+
+def test_overhead_records_are_well_formed(tmp_path: Path) -> None:
+    records = run_overhead(SYNC, units=40, min_pairs=3, max_pairs=3, budget_s=0.0, workdir=str(tmp_path))
+    _check_records(records, "overhead", "sync")
+    assert {(r.case, r.metric) for r in records} == {
+        (case, metric)
+        for case in ("rate=1/unit", "rate=1/10units", "rate=5/unit")
+        for metric in ("wall_overhead_pct", "cpu_overhead_pct", "unit_us")
+    }
+    for record in records:
+        if record.metric.endswith("_overhead_pct"):
+            assert record.low is not None and record.high is not None
+            assert record.low <= record.value <= record.high
+            assert record.verdict in ("pass", "fail", "inconclusive")
+            assert "3 A/B pairs" in record.detail
+        else:
+            assert record.unit == "us" and record.value > 0
+    assert list(tmp_path.iterdir()) == [], "scratch files left behind"
+
+
+def test_overhead_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> None:
+    """1 ms of sleep per call against a ~20 µs unit: far beyond 5% whatever the noise."""
+    records = run_overhead(planted.sleepy, backend="sleepy", units=30, min_pairs=5, max_pairs=5,
+                           budget_s=0.0, rates=("rate=1/unit",), workdir=str(tmp_path))
+    wall = _by(records, "rate=1/unit", "wall_overhead_pct")
+    assert wall.verdict == "fail"
+    assert wall.low is not None and wall.low > 100.0
+
+
+def test_latency_records_are_well_formed(tmp_path: Path) -> None:
+    records = run_latency(SYNC, calls=400, rotate_bytes=2048, workdir=str(tmp_path))
+    _check_records(records, "latency", "sync")
+    for case in ("steady", "rotating", "paced"):
+        values = [_by(records, case, metric).value for metric in PERCENTILES]
+        assert values == sorted(values), f"{case}: percentiles not monotone: {values}"
+        assert values[0] > 0
+    assert "rotations=0" not in _by(records, "rotating", "p50_ns").detail
+    assert "coordinated-omission" in _by(records, "paced", "p99_9_ns").detail
+
+
+def test_latency_marks_unsupported_rotation(tmp_path: Path) -> None:
+    records = run_latency(functools.partial(loggers.create, "null"), calls=100, workdir=str(tmp_path))
+    rotating = [r for r in records if r.case == "rotating"]
+    assert len(rotating) == 1 and rotating[0].status == "not supported"
+    assert "max_bytes" in rotating[0].detail
+
+
+def test_latency_catches_sleep_and_corrects_coordinated_omission(tmp_path: Path) -> None:
+    """Each call takes >= 1 ms but is due every 0.1 ms: call i waits behind i earlier ones."""
+    records = run_latency(planted.sleepy, backend="sleepy", calls=100, rate_per_s=10_000.0,
+                          cases=("steady", "paced"), workdir=str(tmp_path))
+    assert _by(records, "steady", "p50_ns").value >= 1_000_000
+    # 25 paced calls: the last is due at 2.4 ms but cannot finish before 25 ms.
+    assert _by(records, "paced", "max_ns").value >= 20_000_000
+
+
+def test_latency_and_throughput_stop_at_their_time_budget(tmp_path: Path) -> None:
+    """A slow backend cannot stretch a case far beyond its budget (1 ms a call, 0.1 s budget)."""
+    latency = run_latency(planted.sleepy, backend="sleepy", calls=10_000, cases=("steady",), budget_s=0.1,
+                          workdir=str(tmp_path))
+    calls = int(latency[0].detail.split()[0])
+    assert 64 <= calls < 1000
+    (throughput,) = run_throughput(planted.sleepy, backend="sleepy", records=10_000, threads=(2,), budget_s=0.1,
+                                   workdir=str(tmp_path))
+    logged = int(throughput.detail.split()[0])
+    assert 64 <= logged < 1000 and throughput.value <= 1000.0
+
+
+def test_throughput_records_are_well_formed(tmp_path: Path) -> None:
+    records = run_throughput(SYNC, records=400, threads=(1, 2, 4, 8), workdir=str(tmp_path))
+    _check_records(records, "throughput", "sync")
+    assert [r.case for r in records] == ["threads=1", "threads=2", "threads=4", "threads=8"]
+    assert all(r.value > 0 and r.unit == "records/s" and "0 dropped" in r.detail for r in records)
+
+
+def test_throughput_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> None:
+    """The sleep holds the sink lock, so no thread count gets past 1000 records/s."""
+    records = run_throughput(planted.sleepy, backend="sleepy", records=40, threads=(1, 4), workdir=str(tmp_path))
+    assert all(r.value <= 1000.0 for r in records), [r.value for r in records]
+
+
+@pytest.mark.parametrize("name", [n for n in loggers.BACKENDS if n not in ("null", "sync")])
+def test_scenarios_run_every_other_reference_backend(name: str, tmp_path: Path) -> None:
+    factory = functools.partial(loggers.create, name)
+    records = run_throughput(factory, records=200, threads=(2,), workdir=str(tmp_path))
+    records += run_latency(factory, calls=200, cases=("steady",), workdir=str(tmp_path))
+    assert all(r.status == "ok" and r.backend == name and r.value and r.value > 0 for r in records)
+    assert "0 dropped" in records[0].detail
