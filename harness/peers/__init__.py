@@ -1,0 +1,170 @@
+"""Peers: the loggers people already run (stdlib ``logging``, loguru, structlog, picologging)
+behind the logbench :class:`loggers.Logger` interface, so every scenario measures them
+side by side with the reference backends.
+
+    from harness import peers
+    log = peers.create_peer("stdlib-file", path="app.log")
+    factory = peers.peer_factory("loguru-enqueue")   # picklable, like functools.partial(loggers.create, ...)
+
+Third-party imports live only in this package (``loggers/`` stays stdlib-only) and
+only in the module of the peer being created. Install them with ``pip install logbench[peers]``.
+
+``PEERS``
+    name -> ``"module:factory"`` of every peer usable on this interpreter; the factory
+    is called as ``factory(path=..., **options)`` (like ``functools.partial(loggers.create, name)``).
+``UNAVAILABLE``
+    name -> reason (e.g. "picologging is not installed") for the others.
+``KNOWN_DEFECTS``
+    name -> a library defect the scenarios hit (e.g. picologging's multi-thread deadlock).
+``PEER_LINE_PARSERS``
+    name -> ``parse_line(bytes) -> (writer, seq) | None`` for every peer name (available or not);
+    the crash and rotation verifiers use it to count a peer's records.
+``log_files(name, path)``
+    Every file a peer wrote for ``path`` (rotated ones included), oldest first.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import importlib
+import importlib.util
+import os
+from collections.abc import Callable
+from typing import Any
+
+from loggers import Logger
+from loggers._options import build_options
+
+from ._common import Key, PeerLogger, parse_flat_line, parse_loguru_line
+
+__all__ = [
+    "ALL_PEERS",
+    "KNOWN_DEFECTS",
+    "PEERS",
+    "PEER_LINE_PARSERS",
+    "UNAVAILABLE",
+    "create_peer",
+    "log_files",
+    "parse_line",
+    "peer_class",
+    "peer_factory",
+]
+
+# name -> ("module:AdapterClass", the package it needs or None for stdlib only)
+_CATALOGUE: dict[str, tuple[str, str | None]] = {
+    "stdlib-file": ("harness.peers._stdlib:StdlibFileLogger", None),
+    "stdlib-rotating": ("harness.peers._stdlib:StdlibRotatingLogger", None),
+    "stdlib-queue": ("harness.peers._stdlib:StdlibQueueLogger", None),
+    "loguru-file": ("harness.peers._loguru:LoguruFileLogger", "loguru"),
+    "loguru-enqueue": ("harness.peers._loguru:LoguruEnqueueLogger", "loguru"),
+    "structlog-json": ("harness.peers._structlog:StructlogJsonLogger", "structlog"),
+    "picologging-file": ("harness.peers._picologging:PicologgingFileLogger", "picologging"),
+    "picologging-queue": ("harness.peers._picologging:PicologgingQueueLogger", "picologging"),
+}
+
+ALL_PEERS: tuple[str, ...] = tuple(_CATALOGUE)
+
+
+def _unavailable_reason(package: str | None) -> str | None:
+    """None if ``package`` can be used here, else why not (checked once, at import)."""
+    if package is None:
+        return None
+    if importlib.util.find_spec(package) is None:
+        return f"{package} is not installed (pip install 'logbench[peers]')"
+    if package == "picologging":  # a C extension: installed is not the same as importable
+        try:
+            importlib.import_module(package)
+        except Exception as exc:  # ImportError, or a broken build on this Python
+            return f"picologging does not import on this Python: {type(exc).__name__}: {exc}"
+    return None
+
+
+UNAVAILABLE: dict[str, str] = {}
+PEERS: dict[str, str] = {}
+for _name, (_target, _package) in _CATALOGUE.items():
+    _reason = _unavailable_reason(_package)
+    if _reason is None:
+        PEERS[_name] = "harness.peers._factories:" + _name.replace("-", "_")
+    else:
+        UNAVAILABLE[_name] = _reason
+
+_PICOLOGGING_DEADLOCK = (
+    "deadlocks as soon as two threads log at once (microsoft/picologging#207, open; reproduced with "
+    "picologging 0.9.3 on CPython 3.11): only single-threaded cells can finish"
+)
+#: Defects of a peer's library that scenarios will run into: reported as data, never hidden.
+KNOWN_DEFECTS: dict[str, str] = {
+    "picologging-file": _PICOLOGGING_DEADLOCK,
+    "picologging-queue": _PICOLOGGING_DEADLOCK,
+}
+
+PEER_LINE_PARSERS: dict[str, Callable[[bytes], Key | None]] = {
+    name: (parse_loguru_line if name.startswith("loguru-") else parse_flat_line) for name in ALL_PEERS
+}
+
+
+def peer_class(name: str) -> type[PeerLogger]:
+    """The adapter class of ``name``. ValueError for an unknown or unavailable peer (with the reason)."""
+    if name not in PEERS:
+        if name in UNAVAILABLE:
+            raise ValueError(f"peer {name!r} is not available: {UNAVAILABLE[name]}")
+        raise ValueError(f"unknown peer {name!r} (available: {', '.join(PEERS)})")
+    module_name, class_name = _CATALOGUE[name][0].split(":")
+    cls: type[PeerLogger] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create_peer(name: str, /, **options: Any) -> Logger:
+    """Create peer ``name`` with logbench options (see ``loggers._options``).
+
+    Raises:
+        ValueError: unknown/unavailable peer, a value out of range or one the library cannot
+            honour (e.g. ``overflow="block"`` for ``stdlib-queue``), an unusable path.
+        TypeError: an option this peer does not take (e.g. "'queue_size' not supported by
+            stdlib-file"), or a value of the wrong type.
+    """
+    cls = peer_class(name)
+    unsupported = sorted(set(options) - cls.accepts)
+    if unsupported:
+        raise TypeError(
+            f"{', '.join(map(repr, unsupported))} not supported by {name} (it takes: {', '.join(sorted(cls.accepts))})"
+        )
+    opts = build_options(name, cls.accepts, options)
+    cls.check_options(options)
+    try:
+        return cls(opts)
+    except OSError as exc:
+        raise ValueError(f"path: cannot open {opts.path!r}: {exc.strerror or exc}") from exc
+
+
+def peer_factory(name: str) -> Callable[..., Logger]:
+    """A picklable ``factory(path=..., **options) -> Logger`` for scenarios and child processes."""
+    peer_class(name)  # fail early, in the parent, for an unknown or unavailable peer
+    return functools.partial(create_peer, name)
+
+
+def parse_line(name: str, line: bytes) -> Key | None:
+    """``(writer, seq)`` of one line peer ``name`` wrote, or None (not a record / torn)."""
+    return PEER_LINE_PARSERS[name](line)
+
+
+def log_files(name: str, path: str | os.PathLike[str]) -> list[str]:
+    """Every existing file peer ``name`` wrote for ``path``, oldest first, ``path`` itself last.
+
+    stdlib rotation: ``path.N`` ... ``path.1``; loguru: ``<root>.<timestamp>[.n]<ext>``
+    (ordered by modification time, then name).
+    """
+    base = os.fspath(path)
+    if name.startswith("loguru-"):
+        root, ext = os.path.splitext(base)
+        rotated = [p for p in glob.glob(glob.escape(root) + ".*" + glob.escape(ext)) if p != base and os.path.isfile(p)]
+        rotated.sort(key=lambda p: (os.stat(p).st_mtime_ns, p))
+    else:
+        numbered = []
+        for candidate in glob.glob(glob.escape(base) + ".*"):
+            suffix = candidate[len(base) + 1 :]
+            if suffix.isdigit():
+                numbered.append((int(suffix), candidate))
+        rotated = [p for _, p in sorted(numbered, reverse=True)]
+    return rotated + ([base] if os.path.isfile(base) else [])

@@ -1,0 +1,149 @@
+"""What every peer adapter shares: counters, option checks, failure accounting, line parsing.
+
+A peer adapter is a :class:`loggers.Logger` over a third-party (or stdlib
+``logging``) library, configured the way that library recommends. The
+adapter adds only what the logbench contract needs around the library call:
+the ``emitted`` count, the closed check, and turning an exception from the
+library into a counted drop (never an exception in the application).
+
+Counting without a per-call lock: ``emitted`` is an :class:`CallCounter`
+(``itertools.count`` advances atomically under the GIL), failures are rare and
+counted under a lock. ``written`` is derived per peer; each adapter's
+docstring says how exact it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from loggers._base import Logger
+from loggers._errors import ErrorReporter
+from loggers._options import Options
+
+#: ``(writer, seq)`` of one log line, or None when the line is not a record carrying both.
+Key = tuple[int, int]
+
+
+class CallCounter:
+    """Count calls from any thread without taking a lock on the counting path.
+
+    ``add()`` is ``next()`` of an ``itertools.count``, which CPython advances
+    atomically; ``value()`` (under a lock, rare) subtracts its own reads.
+    """
+
+    def __init__(self) -> None:
+        self._it = itertools.count()
+        self._reads = 0
+        self._lock = threading.Lock()
+        self.add = self._it.__next__
+
+    def value(self) -> int:
+        with self._lock:
+            seen = next(self._it) - self._reads
+            self._reads += 1
+            return seen
+
+
+class PeerLogger(Logger):
+    """Base of the peer adapters: emitted/dropped/errors bookkeeping and option checks.
+
+    Subclasses call ``self._emitted()`` for every record that reaches ``_handoff``,
+    ``self._drop(kind, detail)`` for a record the library refused or after close,
+    and implement ``_written()`` plus the library calls.
+    """
+
+    #: The third-party package the peer needs (None: stdlib only).
+    requires: ClassVar[str | None] = None
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._emitted = CallCounter()
+        self._emit_count = self._emitted.add
+        self._failure_lock = threading.Lock()
+        self._dropped = 0
+        self._errors = 0
+        self._rotations = 0
+        self._reporter = ErrorReporter(f"{self.name} {options.path}")
+
+    @classmethod
+    def check_options(cls, raw: Mapping[str, Any]) -> None:
+        """Refuse values the library cannot honour (ValueError naming the option). Default: none."""
+
+    # -- failure accounting (rare paths, under a lock) -------------------------------
+
+    def _drop(self, kind: str | None = None, detail: str = "", *, error: bool = True) -> None:
+        """Count one record that will never be written; ``error`` also counts a failure event."""
+        with self._failure_lock:
+            self._dropped += 1
+            if error:
+                self._errors += 1
+        if kind is not None:
+            self._reporter.report(kind, detail)
+
+    def _count_bad_call(self) -> None:
+        with self._failure_lock:
+            self._errors += 1
+
+    def _closed_drop(self) -> None:
+        with self._failure_lock:
+            self._dropped += 1
+
+    # -- stats -----------------------------------------------------------------------
+
+    def _written(self, emitted: int, dropped: int) -> int:
+        """Records the library wrote (see the subclass docstring). Default: emitted - dropped."""
+        return emitted - dropped
+
+    def _counter_values(self) -> dict[str, int]:
+        emitted = self._emitted.value()
+        with self._failure_lock:
+            dropped, errors, rotations = self._dropped, self._errors, self._rotations
+        return {
+            "emitted": emitted,
+            "written": max(0, self._written(emitted, dropped)),
+            "dropped": dropped,
+            "errors": errors,
+            "rotations": rotations,
+            "max_queue_depth": 0,
+        }
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# -- line parsers: what the crash and rotation verifiers count -------------------------
+
+
+def _key_of(record: object) -> Key | None:
+    if not isinstance(record, dict):
+        return None
+    writer, seq = record.get("writer"), record.get("seq")
+    if type(writer) is int and type(seq) is int:
+        return writer, seq
+    return None
+
+
+def parse_flat_line(line: bytes) -> Key | None:
+    """``(writer, seq)`` of a JSON object line with both fields at the top level (logbench, stdlib, structlog)."""
+    try:
+        return _key_of(json.loads(line))
+    except ValueError:
+        return None
+
+
+def parse_loguru_line(line: bytes) -> Key | None:
+    """``(writer, seq)`` of a loguru ``serialize=True`` line: fields live under ``record.extra``."""
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return None
+    try:
+        return _key_of(document["record"]["extra"])
+    except (KeyError, TypeError):
+        return None
