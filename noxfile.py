@@ -12,5 +12,126 @@ PYTHON = "3.11"
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite (contract suite over every backend, scenarios, harness, reports)."""
-    session.install("-e", ".[harness,dev]")
+    session.install("-e", ".[harness,dev,peers]")
     session.run("pytest", *(session.posargs or ["-q"]))
+
+
+# -- reports, browser check, asv (reports/ and benchmarks/ own these) -------------------------
+
+RESULTS_LATEST = "results/latest"
+ASV_MACHINE = "logbench-ci"
+ASV_HOME = ".asv/home"  # asv writes its machine file to $HOME/.asv-machine.json: keep it in the repo
+
+
+@nox.session(python=PYTHON)
+def report(session: nox.Session) -> None:
+    """Build report.html from a result directory: ``nox -s report [-- RESULTS_DIR [-o OUT.html]]``."""
+    session.install("-e", ".[harness]")
+    args = session.posargs or [RESULTS_LATEST]
+    if "-o" not in args and "--output" not in args:
+        args = [*args, "-o", "report.html"]
+    session.run("python", "-m", "reports", "build", *args)
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """Render a report in headless Chromium, save screenshots/report.png, fail on a broken page.
+
+    ``nox -s browser [-- REPORT.html]``; default results/latest/report.html (left by ``nox -s bench``),
+    else report.html, built from results/latest when absent.
+    Installs the Debian package ``chromium`` when missing and possible; otherwise fails saying so.
+    """
+    import os
+    import shutil
+
+    session.install("-e", ".[harness]")
+    if not shutil.which("chromium"):
+        if shutil.which("apt-get") and os.geteuid() == 0:
+            session.log("chromium not found: apt-get install -y chromium")
+            session.run("apt-get", "install", "-y", "chromium", external=True, success_codes=[0, 100])
+        if not shutil.which("chromium"):
+            session.error("Chromium is not installed (need /usr/bin/chromium: apt-get install -y chromium)")
+    bench_page = os.path.join(RESULTS_LATEST, "report.html")  # what ``nox -s bench`` leaves
+    page = session.posargs[0] if session.posargs else (bench_page if os.path.exists(bench_page) else "report.html")
+    if not os.path.exists(page):
+        session.run("python", "-m", "reports", "build", RESULTS_LATEST, "-o", page)
+    session.run("python", "-m", "reports", "browser", page, "-o", "screenshots/report.png")
+
+
+def _asv(session: nox.Session, *args: str, check: bool = True) -> int:
+    """Run asv from the session's environment with HOME inside .asv/; return its exit code."""
+    import os
+    import subprocess
+
+    os.makedirs(ASV_HOME, exist_ok=True)
+    env = {**os.environ, "HOME": os.path.abspath(ASV_HOME), "PIP_NO_INPUT": "1"}
+    command = [os.path.join(session.bin, "asv"), "--config", "asv.conf.json", *args]
+    session.log(" ".join(command))
+    code = subprocess.call(command, env=env)
+    if check and code != 0:
+        session.error(f"asv {args[0]} failed with exit code {code}")
+    return code
+
+
+def _asv_setup(session: nox.Session) -> None:
+    session.install("asv>=0.6", "virtualenv", "build")
+    _asv(session, "machine", "--yes", "--machine", ASV_MACHINE)
+
+
+@nox.session(python=PYTHON)
+def asv(session: nox.Session) -> None:
+    """asv history over the last commits of main, then publish HTML to .asv/html.
+
+    ``nox -s asv [-- RANGE [asv run options]]``, default range ``HEAD~2..HEAD`` (two commits).
+    Nothing is written to the user's home: HOME points at .asv/home for the asv machine file.
+    """
+    _asv_setup(session)
+    args = session.posargs or ["HEAD~2..HEAD"]
+    code = _asv(session, "run", "--machine", ASV_MACHINE, "--skip-existing-successful", "--show-stderr", *args,
+                check=False)
+    _asv(session, "publish")  # publish what was measured even when a benchmark failed
+    session.log("asv history published: .asv/html/index.html")
+    if code != 0:
+        session.error(f"asv run: some benchmarks failed (exit code {code}); see the output above")
+
+
+@nox.session(python=PYTHON)
+def asv_gate(session: nox.Session) -> None:
+    """Regression gate between two commits: fails when a benchmark got >= 1.2x worse.
+
+    ``nox -s asv_gate [-- BASE HEAD]`` (default ``main HEAD``) runs
+    ``asv continuous --factor 1.2 --split BASE HEAD``.
+    """
+    _asv_setup(session)
+    base, head = session.posargs if len(session.posargs) == 2 else ("main", "HEAD")
+    _asv(session, "continuous", "--machine", ASV_MACHINE, "--factor", "1.2", "--split",
+         "--show-stderr", base, head)
+
+
+def _extras(wanted: tuple[str, ...]) -> str:
+    """The extras of ``wanted`` that pyproject.toml defines, as ``.[a,b]``."""
+    import tomllib
+
+    with open("pyproject.toml", "rb") as file:
+        defined = tomllib.load(file)["project"].get("optional-dependencies", {})
+    return ".[" + ",".join(name for name in wanted if name in defined) + "]"
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The quick benchmark suite over every backend and scenario, the report, then the CI gate.
+
+    Fails on a correctness defect of a reference backend, on a crashed/timed-out cell of a reference backend, or when
+    no reference backend has a non-``fail`` wall overhead verdict at 1 line/unit.
+    """
+    import os
+    import time
+
+    session.install("-e", _extras(("harness", "peers")))
+    out = os.path.join("results", "latest")
+    start = time.monotonic()
+    session.run("python", "-m", "harness", "run", "--quick", "--force", "--out", out, *session.posargs)
+    session.log(f"quick suite: {time.monotonic() - start:.0f} s")
+    if os.path.exists(os.path.join("reports", "__main__.py")):
+        session.run("python", "-m", "reports", "build", out, "-o", os.path.join(out, "report.html"))
+    session.run("python", "-m", "harness", "check", out, "--fail-on-failed-cells")

@@ -1,0 +1,216 @@
+"""Figures as embedded SVG strings (matplotlib, headless Agg).
+
+Each ``figure_*`` takes the loaded :class:`~reports._load.Results` and returns
+SVG markup, or None when the scenario it needs has no usable rows (the page
+then says "no data"). Peers are drawn hatched in muted colours and labelled
+``(peer)``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+import pandas as pd
+
+from ._load import Results
+
+_REFERENCE_COLOURS = tuple(plt.get_cmap("tab10")(i) for i in range(10))
+_PEER_COLOURS = ("#8c8c8c", "#b07a4f", "#6b6b9a", "#9a6b8a", "#5f8f7f")
+PEER_HATCH = "//"
+LATENCY_METRICS = ("p50_ns", "p90_ns", "p99_ns", "p99_9_ns", "max_ns")
+
+
+class Style:
+    """Stable colour/hatch/label per backend for one report."""
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+        self._order = results.order_key
+        names = sorted(results.frame["backend"].unique(), key=self._order)
+        reference = [n for n in names if not results.is_peer(n)]
+        peers = [n for n in names if results.is_peer(n)]
+        self.colour = {n: _REFERENCE_COLOURS[i % len(_REFERENCE_COLOURS)] for i, n in enumerate(reference)}
+        self.colour.update({n: _PEER_COLOURS[i % len(_PEER_COLOURS)] for i, n in enumerate(peers)})
+
+    def backends(self, names: Iterable[object]) -> list[str]:
+        return sorted({str(n) for n in names}, key=self._order)
+
+    def hatch(self, name: str) -> str | None:
+        return PEER_HATCH if self.results.is_peer(name) else None
+
+    def label(self, name: str) -> str:
+        return self.results.label(name)
+
+
+def _ok(results: Results, scenario: str) -> pd.DataFrame:
+    frame = results.frame
+    rows = frame[(frame["scenario"] == scenario) & (frame["status"] == "ok")]
+    return rows[rows["value"].notna()]
+
+
+def _svg(fig: Figure) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is inline
+
+
+def _grouped_bars(ax: Axes, style: Style, rows: pd.DataFrame, cases: list[str],
+                  scale: float = 1.0, errors: bool = False) -> None:
+    backends = style.backends(rows["backend"])
+    width = 0.8 / max(len(backends), 1)
+    x = np.arange(len(cases))
+    for i, backend in enumerate(backends):
+        sub = rows[rows["backend"] == backend].set_index("case")
+        values = [sub["value"].get(c, np.nan) / scale for c in cases]
+        yerr = None
+        if errors:
+            low = [(sub["value"].get(c, np.nan) - sub["low"].get(c, np.nan)) / scale for c in cases]
+            high = [(sub["high"].get(c, np.nan) - sub["value"].get(c, np.nan)) / scale for c in cases]
+            yerr = np.nan_to_num(np.array([low, high]), nan=0.0).clip(min=0)
+        ax.bar(x + (i - (len(backends) - 1) / 2) * width, values, width, yerr=yerr, capsize=3,
+               color=style.colour[backend], hatch=style.hatch(backend), edgecolor="black",
+               linewidth=0.4, label=style.label(backend))
+    ax.set_xticks(x, cases)
+
+
+def figure_overhead(results: Results) -> str | None:
+    """Wall overhead % per backend and logging rate, 95% interval bars, 5% target line."""
+    rows = _ok(results, "overhead")
+    rows = rows[rows["metric"] == "wall_overhead_pct"]
+    if rows.empty:
+        return None
+    style = Style(results)
+    cases = sorted(rows["case"].unique(), key=_rate_key)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    _grouped_bars(ax, style, rows, cases, errors=True)
+    ax.axhline(5.0, color="red", linestyle="--", linewidth=1, label="5% target")
+    ax.set_ylabel("wall-time overhead vs no logging (%)")
+    ax.set_xlabel("logging rate (records per work unit)")
+    ax.set_title("Overhead per backend and logging rate (median, 95% interval)")
+    ax.legend(fontsize=8, ncol=2)
+    return _svg(fig)
+
+
+def _rate_key(case: str) -> tuple[float, str]:
+    match = re.match(r"rate=([0-9.]+)/([0-9.]*)", case)
+    if not match:
+        return (0.0, case)
+    per = float(match.group(2)) if match.group(2) else 1.0
+    return (float(match.group(1)) / per, case)
+
+
+def figure_latency(results: Results) -> str | None:
+    """Caller latency percentiles per backend, one panel per case, log scale."""
+    rows = _ok(results, "latency")
+    rows = rows[rows["metric"].isin(LATENCY_METRICS)]
+    if rows.empty:
+        return None
+    style = Style(results)
+    cases = [c for c in ("steady", "rotating", "paced") if c in set(rows["case"])] or sorted(rows["case"].unique())
+    fig, axes = plt.subplots(1, len(cases), figsize=(4 * len(cases) + 1, 4), sharey=True, squeeze=False)
+    metrics = [m for m in LATENCY_METRICS if m in set(rows["metric"])]
+    for ax, case in zip(axes[0], cases):
+        sub = rows[rows["case"] == case]
+        for backend in style.backends(sub["backend"]):
+            values = sub[sub["backend"] == backend].set_index("metric")["value"]
+            ax.plot(range(len(metrics)), [values.get(m, np.nan) for m in metrics], marker="o",
+                    color=style.colour[backend], linestyle="--" if style.hatch(backend) else "-",
+                    label=style.label(backend))
+        ax.set_xticks(range(len(metrics)), [m.removesuffix("_ns").replace("_", ".") for m in metrics])
+        ax.set_yscale("log")
+        ax.set_title(f"latency: {case}")
+    axes[0][0].set_ylabel("caller latency per call (ns, log)")
+    axes[0][-1].legend(fontsize=8)
+    return _svg(fig)
+
+
+def figure_throughput(results: Results) -> str | None:
+    """Records per second against producer threads, one line per backend."""
+    rows = _ok(results, "throughput")
+    rows = rows[rows["metric"] == "records_per_s"]
+    if rows.empty:
+        return None
+    style = Style(results)
+    rows = rows.assign(threads=rows["case"].str.extract(r"threads=(\d+)")[0].astype(float))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for backend in style.backends(rows["backend"]):
+        sub = rows[rows["backend"] == backend].sort_values("threads")
+        ax.plot(sub["threads"], sub["value"], marker="o", color=style.colour[backend],
+                linestyle="--" if style.hatch(backend) else "-", label=style.label(backend))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("producer threads")
+    ax.set_ylabel("records per second (log)")
+    ax.set_title("Throughput vs producer threads")
+    ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+def figure_memory(results: Results) -> str | None:
+    """Peak RSS and max queue depth per case (burst, slow sink per overflow policy)."""
+    rows = _ok(results, "memory")
+    if rows.empty:
+        return None
+    style = Style(results)
+    order = ["burst", "slow_sink/block", "slow_sink/drop_new", "slow_sink/drop_old"]
+    cases = [c for c in order if c in set(rows["case"])] + sorted(set(rows["case"]) - set(order))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for ax, metric, scale, label in ((axes[0], "peak_rss_bytes", 2**20, "peak RSS (MiB)"),
+                                     (axes[1], "max_queue_depth", 1.0, "max queue depth (records)")):
+        sub = rows[rows["metric"] == metric]
+        if sub.empty:
+            ax.text(0.5, 0.5, f"no {metric} measured", ha="center", transform=ax.transAxes)
+            continue
+        _grouped_bars(ax, style, sub, cases, scale=scale)
+        ax.set_ylabel(label)
+        ax.tick_params(axis="x", labelrotation=15)
+    axes[0].set_title("Peak memory under burst / slow sink")
+    axes[1].set_title("Queue depth under burst / slow sink")
+    axes[1].legend(fontsize=8)
+    return _svg(fig)
+
+
+def figure_crash(results: Results) -> str | None:
+    """Records lost per SIGKILL trial: every trial as a point (strip plot), per case."""
+    rows = _ok(results, "crash")
+    rows = rows[(rows["metric"] == "lost_records") & rows["trial"].notna() & rows["case"].str.startswith("sigkill/")]
+    if rows.empty:
+        return None
+    style = Style(results)
+    cases = sorted(rows["case"].unique())
+    backends = style.backends(rows["backend"])
+    fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases) + 1, 4), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, case in zip(axes[0], cases):
+        for i, backend in enumerate(backends):
+            values = rows[(rows["case"] == case) & (rows["backend"] == backend)]["value"].to_numpy()
+            jitter = rng.uniform(-0.15, 0.15, size=len(values))
+            ax.scatter(np.full(len(values), i) + jitter, values, s=18, color=style.colour[backend],
+                       marker="x" if style.hatch(backend) else "o", label=style.label(backend))
+            if len(values):
+                ax.hlines(np.median(values), i - 0.3, i + 0.3, color="black", linewidth=1)
+        ax.set_xticks(range(len(backends)), [style.label(b) for b in backends], rotation=15)
+        ax.set_title(f"records lost per trial: {case}")
+        ax.set_ylabel("records lost (per SIGKILL trial; bar = median)")
+    return _svg(fig)
+
+
+FIGURES: dict[str, tuple[str, str, Callable[[Results], str | None]]] = {
+    "fig-overhead": ("overhead", "Overhead per backend and logging rate", figure_overhead),
+    "fig-latency": ("latency", "Caller latency percentiles", figure_latency),
+    "fig-throughput": ("throughput", "Throughput vs producer threads", figure_throughput),
+    "fig-memory": ("memory", "Peak memory and queue depth under burst / slow sink", figure_memory),
+    "fig-crash": ("crash", "Records lost per SIGKILL trial", figure_crash),
+}
+"""figure id -> (scenario, title, function)."""

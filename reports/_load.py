@@ -1,0 +1,83 @@
+"""Read a result directory into a tidy DataFrame.
+
+``harness._format`` owns the on-disk format (and rejects unknown versions);
+reports may import harness, never loggers or scenarios.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import pandas as pd
+
+COLUMNS = ("scenario", "backend", "case", "metric", "value", "unit", "low", "high",
+           "verdict", "status", "detail", "trial")
+REFERENCE_BACKENDS = ("null", "sync", "thread-queue", "asyncio", "subprocess", "mmap")
+BASELINE_BACKENDS = ("null",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """One run: ``frame`` has one row per ResultRecord (columns ``COLUMNS``)."""
+
+    frame: pd.DataFrame
+    metadata: dict[str, Any]
+    source: str
+
+    @property
+    def reference_backends(self) -> tuple[str, ...]:
+        """Backends shipped with logbench; every other name is a peer."""
+        names = self.metadata.get("reference_backends")
+        return tuple(names) if names else REFERENCE_BACKENDS
+
+    @property
+    def baseline_backends(self) -> tuple[str, ...]:
+        """Backends that write nothing (the no-logging baseline); never recommended."""
+        names = self.metadata.get("baseline_backends")
+        return tuple(names) if names else BASELINE_BACKENDS
+
+    def is_peer(self, backend: str) -> bool:
+        return is_peer(backend, self.reference_backends)
+
+    def order_key(self, backend: str) -> tuple[int, int, str]:
+        """Sort key: reference backends in their declared order, then peers by name."""
+        ref = self.reference_backends
+        return (0, ref.index(backend), backend) if backend in ref else (1, 0, backend)
+
+    def label(self, backend: str) -> str:
+        """Display name: peers get a visible ``(peer)`` suffix."""
+        return f"{backend} (peer)" if self.is_peer(backend) else backend
+
+
+def is_peer(backend: str, reference: tuple[str, ...] = REFERENCE_BACKENDS) -> bool:
+    """True for a backend that is not one of logbench's reference loggers."""
+    return backend not in reference
+
+
+def load_results(results_dir: str | os.PathLike[str]) -> Results:
+    """Load ``results_dir/results.json`` with the harness's loader (the format's owner).
+
+    Raises:
+        FileNotFoundError: no results.json in ``results_dir``.
+        ValueError: an unknown ``format_version`` or a malformed file.
+    """
+    from harness._format import RESULTS_JSON, load
+
+    directory = os.fspath(results_dir)
+    if not os.path.exists(os.path.join(directory, RESULTS_JSON)):
+        raise FileNotFoundError(f"no {RESULTS_JSON} in {directory!r}")
+    data = load(directory)
+    return Results(frame=_to_frame(data["records"]), metadata=dict(data["metadata"]), source=directory)
+
+
+def _to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    for column in ("value", "low", "high", "trial"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("scenario", "backend", "case", "metric", "unit", "status", "detail"):
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["verdict"] = frame["verdict"].astype(object).where(frame["verdict"].notna(), None)
+    frame.loc[frame["status"] == "", "status"] = "ok"
+    return frame

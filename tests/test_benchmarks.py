@@ -1,0 +1,88 @@
+"""The asv suite: discoverable, well-formed, and its helpers skip/fail the right way.
+
+A full asv run builds wheels per commit and takes minutes: that is ``nox -s asv``, not pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+import asv_runner.discovery as asv_runner_discovery  # asv is in the dev extra
+
+from benchmarks import _common
+from benchmarks.bench_caller import CallerCost
+
+EXPECTED = {
+    "bench_caller.CallerCost.time_info",
+    "bench_caller.BurstMemory.peakmem_burst",
+    "bench_scenarios.Overhead.track_wall_overhead_pct",
+    "bench_scenarios.Crash.track_lost_per_trial_max",
+    "bench_scenarios.Rotation.track_defects",
+    "bench_scenarios.Memory.track_peak_rss_bytes",
+}
+
+
+def test_asv_discovers_the_suite() -> None:
+    names = {b.name for b in asv_runner_discovery.disc_benchmarks(str(ROOT / "benchmarks"))}
+    assert EXPECTED <= names, EXPECTED - names
+    kinds = {name.rsplit(".", 1)[1].split("_", 1)[0] for name in names}
+    assert kinds == {"time", "track", "peakmem"}
+
+
+def test_asv_check_passes_without_touching_home(tmp_path: pathlib.Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "asv", "--config", "asv.conf.json", "check", "--python=same"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No problems found" in done.stdout
+
+
+def test_asv_config_keeps_everything_under_ignored_dot_asv() -> None:
+    from asv.util import load_json  # asv.conf.json may hold // comments
+
+    conf = load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    assert conf["environment_type"] == "virtualenv" and conf["repo"] == "." and conf["branches"] == ["main"]
+    assert conf["benchmark_dir"] == "benchmarks"
+    for key in ("env_dir", "results_dir", "html_dir"):
+        assert conf[key].startswith(".asv/")
+    assert "/.asv/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "build" in conf["build_command"][0]
+
+
+def test_caller_benchmark_runs_one_backend() -> None:
+    bench = CallerCost()
+    bench.setup("sync")
+    try:
+        for _ in range(3):
+            bench.time_info("sync")
+        bench.time_info_below_level("sync")
+        path = pathlib.Path(bench.tmp) / "app.log"
+    finally:
+        bench.teardown("sync")
+    assert not path.parent.exists()
+    skipped = CallerCost()
+    with pytest.raises(NotImplementedError):
+        skipped.setup("no-such-backend-here")
+    skipped.teardown("no-such-backend-here")  # asv tears down after a skipped setup too
+
+
+def test_helpers_skip_unsupported_and_fail_failed_cells() -> None:
+    record = {"case": "c", "metric": "m", "trial": None, "detail": "why", "value": 3.0, "status": "ok"}
+    assert _common.pick([record], "c", "m") == 3.0
+    with pytest.raises(NotImplementedError, match="not supported"):
+        _common.pick([{**record, "status": "not supported", "value": None}], "c", "m")
+    with pytest.raises(RuntimeError, match="failed"):
+        _common.pick([{**record, "status": "failed", "value": None}], "c", "m")
+    with pytest.raises(NotImplementedError, match="does not exist"):
+        _common.require({_common.MISSING: "scenarios.x.run_x does not exist at this commit"}, "sync")
+    with pytest.raises(NotImplementedError):
+        _common.require({}, "sync")
+    assert _common.scenario("no_such_scenario", "run_it") is None
+    json.dumps(_common.run_per_backend("no_such_scenario", "run_it", ["sync"]))  # the cache is plain data
