@@ -38,6 +38,7 @@ __all__ = [
 _REGISTRY: dict[str, tuple[str, str]] = {
     "null": ("loggers.null", "NullBackend"),
     "sync": ("loggers.sync", "SyncBackend"),
+    "mmap": ("loggers.mmap_journal", "MmapBackend"),
     "thread-queue": ("loggers.thread_queue", "ThreadQueueBackend"),
     "subprocess": ("loggers.subproc", "SubprocessBackend"),
     "asyncio": ("loggers.aio", "AsyncioBackend"),

@@ -1,0 +1,345 @@
+"""``mmap``: records go into a shared, file-backed memory map; a writer process drains it.
+
+Hand-off: the caller ``marshal``-s ``(ts_ns, level, msg, fields)`` (a record
+marshal refuses is encoded to its JSON line instead), copies it into the
+journal ring (``loggers._journal``) and commits it with one aligned 8-byte
+store; no system call in the common case. The moment that store is done the
+record is in the kernel's page cache: a SIGKILL of the application loses no
+record whose call returned (``crash_durability = "returned"``). A writer
+process (``loggers._mmap_writer``) encodes and writes them through the usual
+:class:`FileSink` in batches of up to ``batch_size`` (it looks every 1 ms
+while records flow, every ``flush_interval`` when idle, and is woken by a
+pipe byte when ``batch_size`` records wait: one syscall per such batch).
+
+Blocking: only a full ring (``queue_size`` records, or its ``queue_size*128``
+bytes) makes a call wait (``overflow="block"``; after ``STALL_TAKEOVER`` the
+caller also drains batches itself, so a stopped writer never blocks it for
+good) or drop (``drop_new``: the new record; ``drop_old``: the oldest records
+not yet written, or the new one while a batch is being written). A record
+longer than half the ring is written by the caller itself, like ``sync``, once
+the writer has written everything before it (``block``: waits as long as that
+takes; other policies: up to 1 s, then it is dropped).
+Thread-safe (one lock around the copy). ``flush`` waits until the writer runs
+and its tail passes the caller's head (the writer answers on a pipe);
+``close`` drains, stops and reaps the writer (``waitpid``; after
+``CLOSE_TIMEOUT`` it kills it and drains the journal itself).
+
+Exits: ``close`` at interpreter exit (atexit). SIGTERM/SIGKILL of the
+application: the writer sees its pipe close, drains every committed record and
+exits. Writer death while the application runs: noticed on the next
+``flush``/full ring/``close``; the application drains the journal itself,
+reports once on stderr and starts a new writer. Both killed: the next logger
+opened on the same path writes the left-over records first, exactly once
+(``recovered`` in its stats). Fork: the child lets go of the parent's journal
+and writer; its first call starts its own (its stats start from zero).
+"""
+
+from __future__ import annotations
+
+import atexit
+import marshal
+import os
+import select
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+
+from . import _journal as jr
+from ._base import Counters, Logger
+from ._encoder import JsonLinesEncoder
+from ._errors import ErrorReporter
+from ._mmap_overflow import OverflowMixin
+from ._mmap_setup import own_journal, spawn_writer
+from ._mmap_writer import Drainer
+from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from ._sink import FileSink
+
+FLUSH_POLL = 0.01  # a flush re-checks at least this often (missed ack, dead writer, timeout)
+CLOSE_TIMEOUT = 10.0  # seconds close() waits for the writer before killing it and draining itself
+RECORD_BYTES_PER_SLOT = 128
+MIN_RING, MAX_RING = 4096, 64 << 20
+_dumps = marshal.dumps
+_HEADER, _HEAD, _TAIL, _TAIL_SEQ, _SLEEPING = jr.HEADER_BYTES, jr.HEAD, jr.TAIL, jr.TAIL_SEQ, jr.W_SLEEPING
+_MARSHAL, _JSON = jr.MARSHAL, jr.JSON
+
+
+def ring_bytes_for(queue_size: int) -> int:
+    """Ring size: ``queue_size * 128`` bytes rounded up to a power of two, within 4 KiB..64 MiB."""
+    wanted = max(MIN_RING, min(MAX_RING, queue_size * RECORD_BYTES_PER_SLOT))
+    return 1 << (wanted - 1).bit_length()
+
+
+class MmapBackend(OverflowMixin, Logger):
+    name = "mmap"
+    accepts = COMMON_OPTIONS | QUEUE_OPTIONS | {"fsync"}
+    crash_durability = "returned"
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        assert options.path is not None
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # overflow="block" waits on it
+        self._counters = Counters()
+        self._encoder = JsonLinesEncoder()  # only for records marshal refuses; used under _lock
+        self._reporter = ErrorReporter(options.path)
+        self._off = False  # closed, or the child of a fork: calls are dropped
+        self._final: list[int] | None = None
+        self._restart_in_child = False
+        self._start()
+        _LIVE.add(self)
+
+    def _start(self) -> None:
+        """Own a journal (recovering orphans), start the writer. Raises OSError."""
+        opts = self.options
+        assert opts.path is not None
+        # Our own sink, opened now so an unusable path fails here: the application writes through
+        # it itself for an oversize record, a stalled writer under "block", or a dead writer.
+        self._sink = FileSink(opts.path, max_bytes=opts.max_bytes, backup_count=opts.backup_count, fsync=opts.fsync)
+        try:
+            self._journal, self._recovered = own_journal(opts)
+        except BaseException:
+            self._sink.close()
+            raise
+        try:
+            self._start_writer()
+        except BaseException:
+            self._sink.close()
+            self._journal.release(unlink=True)
+            raise
+
+    def _start_writer(self) -> None:
+        opts = self.options
+        self._journal.reset(ring_bytes_for(opts.queue_size))
+        self._drainer = Drainer(self._journal, self._sink, batch_size=opts.batch_size, publishes=False, fsync=opts.fsync)
+        self._mm, self._q = self._journal.mm, self._journal.q
+        self._ring, self._mask = self._journal.ring, self._journal.ring - 1
+        self._max_size = self._ring // 2  # a bigger record could need more than the whole ring to wrap
+        self._head = self._seq = self._max_depth = 0
+        self._limit, self._seq_limit = self._ring, opts.queue_size  # cached: TAIL + ring, TAIL_SEQ + queue_size
+        self._batch_size = opts.batch_size
+        self._wake_w = self._ack_r = -1
+        self._proc = self._spawn()
+
+    # -- the caller's side ----------------------------------------------------------
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        try:
+            data, kind = _dumps((ts_ns, level, msg, fields)), _MARSHAL  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - marshal refuses many types (ValueError), or worse: encode instead
+            data, kind = b"", _JSON
+        with self._lock:
+            self._counters.emitted += 1
+            if self._off and not self._restarted_in_child():
+                self._counters.dropped += 1
+                return
+            if not data:
+                data = self._encoder.encode(ts_ns, level, msg, fields)
+            length = len(data)
+            size = (length + 15) & -8
+            head = self._head
+            off = head & self._mask
+            if not (
+                head + size <= self._limit and off + size <= self._ring and size <= self._max_size
+                and self._seq < self._seq_limit
+            ):
+                if size > self._max_size:
+                    self._write_oversize(data, kind, ts_ns, level, msg, fields)
+                    return
+                if not self._make_room(size):
+                    return
+                head = self._head
+                off = head & self._mask
+            # Copy the payload, commit with the header word (stored last), then publish HEAD.
+            start = _HEADER + off
+            self._mm[start + 8 : start + 8 + length] = data
+            q = self._q
+            q[start >> 3] = ((((head >> 3) + 1) & 0xFFFFFFFF) << 32) | (length << 2) | kind
+            self._head = end = head + size
+            self._seq = seq = self._seq + 1
+            q[_HEAD] = end
+            depth = seq - q[_TAIL_SEQ]
+            if depth > self._max_depth:  # noqa: PLR1730 - hot path: cheaper than max()
+                self._max_depth = depth
+            if depth >= self._batch_size and q[_SLEEPING]:
+                q[_SLEEPING] = 0  # one wake-up per sleep: later calls pay no syscall
+                self._wake()
+
+    def _close_wake(self) -> None:
+        """Close our pipe ends (the writer sees EOF); -1 so a recycled fd number is never used."""
+        for fd in (self._wake_w, self._ack_r):
+            _close_fd(fd)
+        self._wake_w = self._ack_r = -1
+
+    def _wake(self) -> None:
+        """Under ``_lock``: one byte on the pipe wakes the writer before ``flush_interval`` ends."""
+        if self._wake_w < 0:
+            return
+        try:
+            os.write(self._wake_w, b"w")
+        except OSError:  # pipe full (the writer will look anyway) or writer gone (noticed elsewhere)
+            pass
+
+    def _count_bad_call(self) -> None:
+        with self._lock:
+            self._counters.errors += 1
+
+    # -- flush, close, stats ------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the writer runs and has written every record committed before the call.
+
+        Event-driven: ``FLUSH_WANTED`` is raised to our head and the writer is woken; it
+        answers on the ack pipe once its tail passes it (we read a private ``dup``, so a
+        concurrent ``close`` never makes us read a recycled descriptor).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            if self._off:
+                return self._restart_in_child or self._closed  # a fresh child logger has nothing to flush
+            target = self._head
+        ack = -1
+        try:
+            while True:
+                with self._lock:
+                    if self._off:
+                        return self._closed
+                    q = self._q
+                    if q[_TAIL] >= target and q[jr.W_READY]:  # also: the writer is up and running
+                        return True
+                    if self._proc.poll() is not None:
+                        self._replace_dead_writer()
+                        continue
+                    q[jr.FLUSH_WANTED] = max(q[jr.FLUSH_WANTED], target)
+                    if ack < 0:
+                        ack = os.dup(self._ack_r)
+                    self._wake()
+                wait = FLUSH_POLL if deadline is None else min(FLUSH_POLL, deadline - time.monotonic())
+                if wait <= 0:
+                    return False
+                if select.select([ack], [], [], wait)[0]:
+                    try:
+                        if not os.read(ack, 4096):  # EOF: that writer is gone; dup its successor's pipe
+                            ack = _close_fd(ack)
+                    except OSError:
+                        pass
+        finally:
+            _close_fd(ack)
+
+    def close(self) -> None:
+        """Drain everything, stop the writer and reap it (``waitpid``); idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._off:  # forked child that never logged: nothing of ours to drain
+                return
+            self._off = True
+            self._close_wake()
+            try:
+                self._proc.wait(timeout=CLOSE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._drain_here()
+            self._final = jr.writer_counters(self._q)
+            self._q = self._mm = None  # type: ignore[assignment]
+            self._journal.release(unlink=True)
+            with self._sink.lock:
+                self._sink.close()
+
+    def _counter_values(self) -> dict[str, int]:
+        with self._lock:
+            values = self._counters.as_dict()
+            values["max_queue_depth"] = self._max_depth
+            written, dropped, errors, rotations = self._final or jr.writer_counters(self._q)
+            own = self._sink
+            written, dropped, errors = written + own.written, dropped + own.dropped, errors + own.errors
+            values["written"] = written
+            values["dropped"] += dropped
+            values["errors"] += errors + self._encoder.errors + self._drainer.encoder.errors
+            values["rotations"] = rotations + own.rotations
+            values["recovered"] = self._recovered
+            return values
+
+    # -- journal ownership, the writer process ------------------------------------------
+
+    def _drain_here(self) -> None:
+        """Under ``_lock`` with no writer running: write what the journal still holds."""
+        q = self._q
+        if q[jr.INTENT_END] > q[jr.TAIL] or self._journal.committed_end(q[jr.TAIL]) > q[jr.TAIL]:
+            self._drainer.drain_all(None)
+
+    def _replace_dead_writer(self) -> None:
+        """Under ``_lock``: the writer died while we run. Drain ourselves, report, restart it."""
+        self._counters.errors += 1
+        self._reporter.report("writer-died", f"writer process exited with {self._proc.returncode}; restarting it")
+        self._close_wake()
+        self._drain_here()
+        try:
+            self._proc = self._spawn()
+        except OSError as exc:
+            self._reporter.report("writer-spawn", f"cannot restart the writer: {exc} (later records dropped)")
+            self._off = True
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        self._q[jr.W_READY] = 0
+        proc, self._wake_w, self._ack_r = spawn_writer(self._journal, self.options)
+        return proc
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: let go of the parent's journal, pipes and writer (the parent's
+        records are the parent's); the child's first call starts its own journal and writer."""
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        if self._off:
+            return
+        self._off = self._restart_in_child = True
+        self._close_wake()
+        self._q = self._mm = None  # type: ignore[assignment]
+        self._journal.release(unlink=False)
+        self._sink.close()  # the child's copies of the descriptors only
+        self._counters, self._recovered, self._final = Counters(), 0, [0, 0, 0, 0]
+        self._sink = FileSink.__new__(FileSink)  # placeholder counters until the restart
+        self._sink.written = self._sink.dropped = self._sink.errors = self._sink.rotations = 0
+
+    def _restarted_in_child(self) -> bool:
+        """Under ``_lock``: start this forked child's own journal and writer on first use."""
+        if not self._restart_in_child or self._closed:
+            return False
+        self._restart_in_child = False
+        try:
+            self._start()
+        except OSError as exc:
+            self._reporter.report("fork-restart", f"cannot start a journal in the forked child: {exc}")
+            return False
+        self._off, self._final = False, None
+        return True
+
+
+def _close_fd(fd: int) -> int:
+    """Close ``fd`` if open; return -1 (the "no descriptor" value)."""
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return -1
+
+
+_LIVE: weakref.WeakSet[MmapBackend] = weakref.WeakSet()
+
+
+def _close_all_at_exit() -> None:
+    for backend in list(_LIVE):
+        backend.close()
+
+
+def _after_fork_in_child() -> None:
+    for backend in list(_LIVE):
+        backend._after_fork_in_child()
+
+
+atexit.register(_close_all_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
