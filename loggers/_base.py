@@ -23,13 +23,29 @@ be: overflow, after close, I/O failure), ``errors`` (failure events: I/O
 errors, unrepresentable values; an errored record may still be written),
 ``rotations``, ``max_queue_depth``. Once a logger is closed,
 ``emitted == written + dropped``.
+
+For verifiers: how to read back what this backend wrote. Two class-level
+hooks, read from the class (``type(logger)``), never from an instance:
+
+``line_parser``
+    ``None`` (the default): lines are logbench JSON Lines with top-level
+    ``writer`` and ``seq`` fields. A backend writing another layout sets it to
+    ``staticmethod(parse)`` with ``parse(line: bytes) -> (writer, seq) | None``
+    (``line`` without its ``\n``; ``None`` for a line that is not a whole record).
+``log_files(path) -> list[str]``
+    Every existing file the backend wrote for ``path``, oldest first, ``path``
+    itself last if it exists. Default: the ``path.N`` ... ``path.1``, ``path``
+    chain of :class:`FileSink` rotation; a backend naming its rotated files
+    otherwise overrides this classmethod.
 """
 
 from __future__ import annotations
 
 import abc
+import os
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING, parse_level
@@ -43,6 +59,8 @@ if TYPE_CHECKING:
     from ._sink import FileSink
 
 _time_ns = time.time_ns
+#: ``line -> (writer, seq) | None``: one line of a backend's output, read back (see the module docstring).
+LineParser = Callable[[bytes], "tuple[object, int] | None"]
 STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
 
 
@@ -86,6 +104,24 @@ class Logger(abc.ABC):
     #: call returned, e.g. ``sync``) or ``"flushed"`` (records logged before a
     #: ``flush()`` that returned True; what sits in a queue is lost).
     crash_durability: ClassVar[str] = "flushed"
+    #: For verifiers: how to read one line back; None = logbench JSON Lines (module docstring).
+    line_parser: ClassVar[LineParser | None] = None
+
+    @classmethod
+    def log_files(cls, path: str | os.PathLike[str]) -> list[str]:
+        """For verifiers: the existing files written for ``path``, oldest first (``path.N`` ... ``path.1``, ``path``)."""
+        base = os.fspath(path)
+        directory, name = os.path.split(base)
+        pattern = re.compile(re.escape(name) + r"\.([1-9][0-9]*)")
+        if not os.path.isdir(directory or "."):
+            return []
+        backups = sorted(
+            (int(match.group(1)), os.path.join(directory, entry))
+            for entry in os.listdir(directory or ".")
+            if (match := pattern.fullmatch(entry))
+        )
+        files = [file for _, file in reversed(backups) if os.path.isfile(file)]
+        return files + ([base] if os.path.isfile(base) else [])
 
     def __init__(self, options: Options) -> None:
         self.options = options

@@ -5,7 +5,8 @@ allocator arenas, threads, open files) leaks between measurements:
 
 * :func:`run_child` runs a top-level function in a ``spawn`` child and returns
   its (picklable) result; the backend factory travels pickled.
-* :func:`probe` reads a backend's class attributes from one throw-away logger.
+* :func:`probe` reads a backend's class attributes from one throw-away logger
+  (including the verifier hooks ``line_parser`` and ``log_files``).
 * :func:`wait_until_quiet` waits for writer processes that outlive the
   application (``subprocess``/``mmap`` backends) before files are counted.
 """
@@ -38,6 +39,13 @@ class BackendInfo:
     accepts: frozenset[str]
     writes_file: bool
     crash_durability: str
+    #: The class's verifier hooks (``Logger.line_parser``, ``Logger.log_files``); None: logbench defaults.
+    line_parser: Callable[[bytes], tuple[object, int] | None] | None = None
+    log_files: Callable[[str], list[str]] | None = None
+
+    def files_for(self, path: str) -> list[str] | None:
+        """The files the backend wrote for ``path``, oldest first; None: let the verifier scan ``path.N``."""
+        return None if self.log_files is None else self.log_files(path)
 
     @property
     def has_queue(self) -> bool:
@@ -62,6 +70,8 @@ def probe(factory: Factory) -> BackendInfo:
         accepts=frozenset(getattr(cls, "accepts", frozenset())),
         writes_file=bool(getattr(cls, "writes_file", True)),
         crash_durability=str(getattr(cls, "crash_durability", "flushed")),
+        line_parser=getattr(cls, "line_parser", None),
+        log_files=getattr(cls, "log_files", None),
     )
 
 

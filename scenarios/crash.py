@@ -73,13 +73,15 @@ def run_crash(
 
     Defaults: quick 3 trials per kill case killed 0.1-0.5 s after logging
     started; full 20 trials, 0.1-1.5 s. ``parse_line``: how to read one line
-    of a peer's format (default: logbench JSON Lines).
+    (default: the backend class's ``line_parser`` hook, else logbench JSON
+    Lines); the files read are the ones its ``log_files`` hook lists.
     """
     unknown = set(cases) - set(KILL_CASES + EXIT_CASES)
     if unknown:
         raise ValueError(f"cases: unknown crash case(s) {sorted(unknown)}")
     info = probe(factory)
     name = backend or info.name
+    parse_line = parse_line or info.line_parser
     if not info.writes_file:
         reason = f"{info.name} writes nothing: nothing can be lost or persisted"
         return [
@@ -200,7 +202,8 @@ def _count(
     parse_line: LineParser | None,
 ) -> dict[str, Any]:
     """Compare the files with what the application was told; apply the durability promise."""
-    seen = verify_log_files(logs, LOG_NAME, {0: returned + 1}, parse_line=parse_line)
+    files = info.files_for(os.path.join(logs, LOG_NAME))
+    seen = verify_log_files(logs, LOG_NAME, {0: returned + 1}, parse_line=parse_line, files=files)
     graceful = mode in ("normal", "exception", "sys_exit")
     if graceful:
         promised, promise = returned, "every record (graceful exit)"
@@ -208,7 +211,9 @@ def _count(
         promised, promise = returned, "every returned record"
     else:
         promised, promise = flushed, "every flushed record"
-    promised_lost = verify_log_files(logs, LOG_NAME, {0: promised + 1}, parse_line=parse_line).lost if promised >= 0 else 0
+    promised_lost = (
+        verify_log_files(logs, LOG_NAME, {0: promised + 1}, parse_line=parse_line, files=files).lost if promised >= 0 else 0
+    )
     defect = bool(promised_lost or seen.torn_lines or seen.duplicated)
     detail = (
         f"{ending}, exit code {code}; returned 0..{returned}, flushed 0..{flushed}; persisted {seen.found} of them"

@@ -18,7 +18,12 @@ defect), ``duplicated``, ``out_of_order`` (per writer, oldest file first),
 writers), ``oversize_files`` (files over ``max_bytes`` with more than one
 record), ``empty_files`` (empty backups). Verdict ``defect`` for any non-zero
 value, ``ok`` otherwise. ``backup_count`` defaults to twice the expected
-number of files, so nothing is deleted unless the caller asks for it.
+number of files (sized from one record in the backend's own format), so
+nothing is deleted unless the caller asks for it.
+
+The files read are those the backend's ``Logger.log_files`` hook lists, each
+line read with its ``Logger.line_parser`` hook (both from the logger's class),
+so backends and peers with other layouts or rotated names count correctly.
 """
 
 from __future__ import annotations
@@ -60,18 +65,21 @@ def run_rotation(
 
     Defaults: quick 4 threads / 3 processes x 500 records, ``max_bytes`` 4096;
     full 8 threads / 4 processes x 5000 records, ``max_bytes`` 16384.
-    ``parse_line``: how to read one line of a peer's format (default: logbench JSON Lines).
+    ``parse_line``: how to read one line (default: the backend class's ``line_parser``
+    hook, else logbench JSON Lines); the files read are the ones its ``log_files`` hook lists.
     """
     info = probe(factory)
     name = backend or info.name
+    parse_line = parse_line or info.line_parser
     if not info.rotates:
         reason = f"{info.name} " + ("writes nothing" if not info.writes_file else "does not rotate (no max_bytes option)")
         return [ResultRecord(SCENARIO, name, case, metric, None, "count", status="not supported", detail=reason) for case in CASES for metric in METRICS]
     n = records or (500 if quick else 5000)
     limit = max_bytes or (4096 if quick else 16384)
+    line_bytes = max(LINE_ESTIMATE, _record_size(factory, workdir))
     results: list[ResultRecord] = []
     for case, writers in (("single-process", threads or (4 if quick else 8)), ("multi-process", processes or (3 if quick else 4))):
-        keep = backup_count if backup_count is not None else 2 * (writers * n * LINE_ESTIMATE // limit) + 10
+        keep = backup_count if backup_count is not None else 2 * (writers * n * line_bytes // limit) + 10
         options = {"max_bytes": limit, "backup_count": keep}
         try:
             with tempfile.TemporaryDirectory(prefix="logbench-rotation-", dir=workdir) as tmp:
@@ -83,7 +91,10 @@ def run_rotation(
                     expected, stats = _multi_process(factory, path, writers, n, options, timeout)
                 elapsed = time.perf_counter() - started
                 wait_until_quiet((), tmp, timeout=timeout)
-                found = verify_log_files(tmp, LOG_NAME, expected, max_bytes=limit, backup_count=keep, parse_line=parse_line)
+                found = verify_log_files(
+                    tmp, LOG_NAME, expected, max_bytes=limit, backup_count=keep, parse_line=parse_line,
+                    files=info.files_for(path),
+                )
         except ChildFailed as exc:
             results += [ResultRecord(SCENARIO, name, case, metric, None, "count", status="failed", detail=str(exc)[-2000:]) for metric in METRICS]
             continue
@@ -94,6 +105,15 @@ def run_rotation(
         )
         results += _records(name, case, found, note)
     return results
+
+
+def _record_size(factory: Factory, workdir: str | None) -> int:
+    """Bytes one rotation record takes in this backend's format (peers' layouts are larger)."""
+    with tempfile.TemporaryDirectory(prefix="logbench-rotation-size-", dir=workdir) as tmp:
+        logger = factory(path=os.path.join(tmp, LOG_NAME))
+        _log_records(logger, 0, 1)
+        logger.close()
+        return sum(entry.stat().st_size for entry in os.scandir(tmp) if entry.is_file())
 
 
 def _records(name: str, case: str, found: Verification, note: str) -> list[ResultRecord]:

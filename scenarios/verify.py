@@ -5,10 +5,14 @@ Contract of :func:`verify_log_files`:
 Input
     ``directory`` holds ``base_name`` (newest) and its backups ``base_name.1``
     (newest backup) ... ``base_name.N`` (oldest); other files (``.lock``, other
-    names) are ignored. ``expected`` maps each writer id to how many records it
+    names) are ignored. With ``files=`` (an explicit list, oldest first, the
+    current file last, e.g. from the backend's ``Logger.log_files(path)`` hook)
+    exactly those files are read and the directory is not scanned; the last
+    one counts as the base file, the others as backups. ``expected`` maps each writer id to how many records it
     logged, with ``seq`` 0..n-1 in call order. ``parse_line(line) -> (writer, seq)``
     or ``None`` (unparseable) reads one line (without its ``\\n``); the default
-    reads logbench JSON Lines with top-level ``writer`` and ``seq`` fields.
+    reads logbench JSON Lines with top-level ``writer`` and ``seq`` fields
+    (a backend's ``Logger.line_parser`` hook says how to read its own layout).
 
 Reading order
     Files oldest first (highest index first, gaps allowed: a crash mid-rotation
@@ -43,7 +47,7 @@ import json
 import os
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["Verification", "parse_json_line", "verify_log_files"]
 
@@ -124,6 +128,11 @@ def rotated_files(directory: str | os.PathLike[str], base_name: str) -> list[tup
     return sorted(files, reverse=True)
 
 
+def _numbered(files: Sequence[str | os.PathLike[str]]) -> list[tuple[int, str]]:
+    """An explicit oldest-first file list as ``(index, path)``: the last is the base (0), backups count up."""
+    return [(len(files) - 1 - position, os.fspath(file)) for position, file in enumerate(files)]
+
+
 def verify_log_files(
     directory: str | os.PathLike[str],
     base_name: str,
@@ -132,6 +141,7 @@ def verify_log_files(
     max_bytes: int | None = None,
     backup_count: int | None = None,
     parse_line: LineParser | None = None,
+    files: Sequence[str | os.PathLike[str]] | None = None,
 ) -> Verification:
     """Read the rotated files of ``base_name`` in ``directory`` and compare with ``expected``.
 
@@ -142,6 +152,8 @@ def verify_log_files(
         max_bytes: the rotation limit, or None to skip the size check.
         backup_count: backups the logger kept, or None (then no loss is explained).
         parse_line: ``bytes -> (writer, seq) | None``; default :func:`parse_json_line`.
+        files: the files to read, oldest first, the current one last (paths, or names
+            relative to ``directory``); default: ``base_name`` and its ``.N`` backups.
 
     Raises:
         ValueError: an expected count is negative or not an int.
@@ -151,7 +163,7 @@ def verify_log_files(
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"expected[{writer!r}]: a record count >= 0, got {count!r}")
     parse = parse_line or parse_json_line
-    files = rotated_files(directory, base_name)
+    paths = rotated_files(directory, base_name) if files is None else _numbered(files)
     seen: dict[object, set[int]] = {writer: set() for writer in expected}
     highest: dict[object, int] = {}
     duplicated: dict[object, int] = {}
@@ -159,18 +171,18 @@ def verify_log_files(
     torn = unexpected = 0
     oversize: list[str] = []
     empty: list[str] = []
-    for index, name in files:
+    for index, name in paths:
         with open(os.path.join(directory, name), "rb") as f:
             data = f.read()
         if not data and index > 0:
-            empty.append(name)
+            empty.append(os.path.basename(name))
         pieces = data.split(b"\n")
         if pieces[-1]:
             torn += 1  # the last line has no newline
         lines = pieces[:-1]
         records_in_file = len(lines) + (1 if pieces[-1] else 0)
         if max_bytes is not None and len(data) > max_bytes and records_in_file > 1:
-            oversize.append(name)
+            oversize.append(os.path.basename(name))
         for line in lines:
             parsed = parse(line) if line else None
             if parsed is None:
@@ -197,8 +209,8 @@ def verify_log_files(
         unexpected=unexpected,
         oversize_files=tuple(oversize),
         empty_files=tuple(empty),
-        files=tuple(name for _, name in files),
-        losses_explained_by_backup_count=_losses_explained(lost, seen, files, backup_count),
+        files=tuple(os.path.basename(name) for _, name in paths),
+        losses_explained_by_backup_count=_losses_explained(lost, seen, paths, backup_count),
         lost_by_writer=types.MappingProxyType(lost),
         duplicated_by_writer=types.MappingProxyType(duplicated),
         out_of_order_by_writer=types.MappingProxyType(out_of_order),

@@ -114,3 +114,23 @@ class RenamedFileBackend(SyncBackend):
 def renamed_file(path: Any = None, **options: Any) -> loggers.Logger:
     """Factory of :class:`RenamedFileBackend` (options as for ``sync``)."""
     return RenamedFileBackend(loggers.Options(path=str(path), **options))
+
+
+class SecondThreadHangsBackend(SyncBackend):
+    """``sync`` that hangs forever in any thread other than the first one to log: a library that
+    deadlocks as soon as two threads log (like picologging#207). Single-threaded use works."""
+
+    name = "planted-second-thread-hangs"
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        import threading
+
+        first = self.__dict__.setdefault("_first_thread", threading.get_ident())
+        if first != threading.get_ident():
+            threading.Event().wait()  # never set: this call never returns
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def second_thread_hangs(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`SecondThreadHangsBackend` (options as for ``sync``)."""
+    return SecondThreadHangsBackend(loggers.Options(path=str(path), **options))

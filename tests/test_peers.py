@@ -297,3 +297,71 @@ def test_scenario_rotation_verifier_on_stdlib_rotating_threads(tmp_path: Path) -
     )
     assert result.ok, result.defects()
     assert result.found == threads_n * per_thread and result.lost == 0 and len(result.files) > 3
+
+
+# -- the scenarios read peers back through the Logger verifier hooks ---------------------------
+
+
+def test_peer_classes_carry_the_verifier_hooks(tmp_path: Path) -> None:
+    for name in AVAILABLE:
+        cls = peers.peer_class(name)
+        assert cls.line_parser is peers.PEER_LINE_PARSERS[name]
+    path = tmp_path / "app.log"
+    with peers.create_peer("loguru-file", path=path, max_bytes=2048, backup_count=100) as log:
+        for seq in range(20):
+            log.info("r", writer=0, seq=seq)
+    files = peers.peer_class("loguru-file").log_files(path)
+    assert len(files) > 2 and files == peers.log_files("loguru-file", path) and files[-1] == str(path)
+    assert peers.peer_class("stdlib-rotating").log_files(path) == [str(path)]  # no app.log.N here
+
+
+def test_rotation_scenario_counts_loguru_rotated_files(tmp_path: Path) -> None:
+    """loguru names rotated files ``app.<timestamp>.log`` and nests fields: no false loss."""
+    from scenarios.rotation import run_rotation
+
+    records = run_rotation(peers.peer_factory("loguru-file"), quick=True, threads=3, processes=2, records=150,
+                           max_bytes=4096, workdir=str(tmp_path))
+    single = [r for r in records if r.case == "single-process"]
+    assert len(single) == 6 and all(r.status == "ok" and r.value == 0 and r.verdict == "ok" for r in single), single[0].detail
+    assert "450/450 records" in single[0].detail and "deleted" not in single[0].detail
+    assert all(r.status == "ok" for r in records if r.case == "multi-process")
+
+
+@pytest.mark.parametrize("peer_name", ["stdlib-file", "stdlib-queue", "loguru-file", "loguru-enqueue"])
+def test_crash_scenario_counts_peer_records(peer_name: str, tmp_path: Path) -> None:
+    """Graceful exits lose nothing (queued peers drain at exit); a kill loses no promised record."""
+    from scenarios.crash import run_crash
+
+    records = run_crash(peers.peer_factory(peer_name), quick=True, trials=1, kill_window_s=(0.1, 0.2), records=500,
+                        cases=("sigkill/paced", "exit/normal", "exit/sys_exit"), workdir=str(tmp_path))
+    for record in records:
+        assert record.status == "ok" and record.verdict == "ok", record.detail
+    for case in ("exit/normal", "exit/sys_exit"):
+        (record,) = [r for r in records if r.case == case]
+        assert record.value == 0 and "persisted 500 of them" in record.detail, record.detail
+    (killed,) = [r for r in records if r.case == "sigkill/paced" and r.metric == "lost_records"]
+    if peers.peer_class(peer_name).crash_durability == "returned":
+        assert killed.value == 0, killed.detail
+
+
+def test_stdlib_queue_close_on_a_full_queue_drains_and_never_raises(tmp_path: Path) -> None:
+    """QueueListener.stop() puts its sentinel with put_nowait: on a full queue that raised queue.Full."""
+    path = tmp_path / "app.log"
+    log = peers.create_peer("stdlib-queue", path=path, queue_size=4, overflow="drop_new")
+    handler_lock = log._file_handler.lock  # type: ignore[attr-defined]
+    closer = threading.Thread(target=log.close)
+    with handler_lock:  # the listener blocks on its first record: the queue fills up
+        for seq in range(20):
+            log.info("r", writer=0, seq=seq)
+        assert log._queue.full()  # type: ignore[attr-defined]
+        closer.start()
+        closer.join(0.3)
+        assert closer.is_alive()  # waiting for room for its sentinel (it used to die of queue.Full)
+    closer.join(10)
+    assert not closer.is_alive() and log.closed
+    assert log._listener._thread is None  # type: ignore[attr-defined]  # stop() completed: sentinel in, thread joined
+    stats = log.stats()
+    keys = keys_in("stdlib-queue", [str(path)])
+    assert stats["emitted"] == 20 and stats["dropped"] > 0
+    assert stats["written"] == len(keys) == 20 - stats["dropped"]
+    assert keys == sorted(keys)

@@ -122,6 +122,18 @@ def test_throughput_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> No
     assert all(r.value <= 1000.0 for r in records), [r.value for r in records]
 
 
+def test_throughput_turns_a_multi_thread_deadlock_into_a_failed_case(tmp_path: Path) -> None:
+    """A backend that hangs once a second thread logs: the single-thread case is measured, the
+    multi-thread cases are killed after ``stall_s`` without progress and recorded as failed."""
+    records = run_throughput(planted.second_thread_hangs, backend="hangs", records=2000, threads=(1, 2, 4),
+                             stall_s=1.0, workdir=str(tmp_path))
+    assert [r.case for r in records] == ["threads=1", "threads=2", "threads=4"]
+    assert records[0].status == "ok" and records[0].value is not None and records[0].value > 0
+    for record in records[1:]:
+        assert record.status == "failed" and record.value is None, record.detail
+        assert record.detail == "deadlock: no progress in 1s"
+
+
 @pytest.mark.parametrize("name", [n for n in loggers.BACKENDS if n not in ("null", "sync")])
 def test_scenarios_run_every_other_reference_backend(name: str, tmp_path: Path) -> None:
     factory = functools.partial(loggers.create, name)

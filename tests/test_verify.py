@@ -178,3 +178,47 @@ def test_default_parser_rejects_non_records() -> None:
 def test_rejects_a_bad_expected_count(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected"):
         verify_log_files(tmp_path, BASE, {"a": -1})
+
+
+# -- explicit file lists (a backend's ``Logger.log_files`` hook) -------------------------------
+
+
+def test_explicit_files_are_read_in_the_given_order(tmp_path: Path) -> None:
+    """Rotated names the scan does not know (loguru's ``app.<timestamp>.log``) are read when listed."""
+    write_files(tmp_path, {
+        "app.2024-01-01_00-00-00.log": [line("a", 0), line("b", 0), line("a", 1)],
+        "app.2024-01-01_00-00-01.log": [line("a", 2), line("b", 1), line("a", 3)],
+        "app.log": [line("a", 4), line("b", 2), line("a", 5)],
+    })
+    names = ["app.2024-01-01_00-00-00.log", "app.2024-01-01_00-00-01.log", "app.log"]
+    assert verify_log_files(tmp_path, BASE, EXPECTED).lost == 6  # the scan sees only app.log
+    result = verify_log_files(tmp_path, BASE, EXPECTED, files=[str(tmp_path / n) for n in names], backup_count=2)
+    assert result.ok and result.found == 9 and result.files == tuple(names)
+    swapped = verify_log_files(tmp_path, BASE, EXPECTED, files=[names[1], names[0], names[2]])
+    assert swapped.out_of_order == 3 and not swapped.ok  # names relative to the directory work too
+
+
+def test_explicit_files_base_is_last_and_backup_count_counts_backups(tmp_path: Path) -> None:
+    write_files(tmp_path, {"old.log": [], "new.log": [line("a", 5)], "app.log": []})
+    result = verify_log_files(tmp_path, BASE, {"a": 6}, files=["old.log", "new.log", "app.log"], backup_count=2)
+    assert result.empty_files == ("old.log",)  # an empty backup is a defect, an empty current file is not
+    assert result.lost == 5 and result.losses_explained_by_backup_count  # 2 backups kept: oldest deleted
+    short = verify_log_files(tmp_path, BASE, {"a": 6}, files=["new.log", "app.log"], backup_count=2)
+    assert not short.losses_explained_by_backup_count
+
+
+def test_default_log_files_hook_lists_the_numbered_chain_oldest_first(tmp_path: Path) -> None:
+    import loggers
+
+    path = tmp_path / BASE
+    assert loggers.Logger.log_files(path) == []
+    with loggers.create("sync", path=path, max_bytes=300, backup_count=100) as log:
+        for seq in range(40):
+            log.info("r", writer="a", seq=seq, pad="x" * 40)
+    files = loggers.Logger.log_files(path)
+    assert len(files) > 3 and files[-1] == str(path)
+    assert files[:-1] == [str(path) + f".{i}" for i in range(len(files) - 1, 0, -1)]
+    assert type(log).line_parser is None and type(log).log_files(path) == files
+    scanned = verify_log_files(tmp_path, BASE, {"a": 40})
+    listed = verify_log_files(tmp_path, BASE, {"a": 40}, files=files)
+    assert scanned == listed and listed.ok

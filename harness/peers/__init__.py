@@ -21,12 +21,15 @@ only in the module of the peer being created. Install them with ``pip install lo
     the crash and rotation verifiers use it to count a peer's records.
 ``log_files(name, path)``
     Every file a peer wrote for ``path`` (rotated ones included), oldest first.
+
+Each adapter class also carries both as the :class:`loggers.Logger` verifier hooks
+(``line_parser``, ``log_files(path)``), which is what the crash and rotation
+scenarios read from the logger they create.
 """
 
 from __future__ import annotations
 
 import functools
-import glob
 import importlib
 import importlib.util
 import os
@@ -36,7 +39,7 @@ from typing import Any
 from loggers import Logger
 from loggers._options import build_options
 
-from ._common import Key, PeerLogger, parse_flat_line, parse_loguru_line
+from ._common import Key, PeerLogger, loguru_log_files, parse_flat_line, parse_loguru_line
 
 __all__ = [
     "ALL_PEERS",
@@ -152,19 +155,10 @@ def parse_line(name: str, line: bytes) -> Key | None:
 def log_files(name: str, path: str | os.PathLike[str]) -> list[str]:
     """Every existing file peer ``name`` wrote for ``path``, oldest first, ``path`` itself last.
 
-    stdlib rotation: ``path.N`` ... ``path.1``; loguru: ``<root>.<timestamp>[.n]<ext>``
-    (ordered by modification time, then name).
+    stdlib rotation: ``path.N`` ... ``path.1`` (:meth:`loggers.Logger.log_files`); loguru:
+    ``<root>.<timestamp>[.n]<ext>`` (ordered by modification time, then name). The same as
+    the adapter class's ``log_files`` hook, usable for a peer not installed here.
     """
-    base = os.fspath(path)
     if name.startswith("loguru-"):
-        root, ext = os.path.splitext(base)
-        rotated = [p for p in glob.glob(glob.escape(root) + ".*" + glob.escape(ext)) if p != base and os.path.isfile(p)]
-        rotated.sort(key=lambda p: (os.stat(p).st_mtime_ns, p))
-    else:
-        numbered = []
-        for candidate in glob.glob(glob.escape(base) + ".*"):
-            suffix = candidate[len(base) + 1 :]
-            if suffix.isdigit():
-                numbered.append((int(suffix), candidate))
-        rotated = [p for _, p in sorted(numbered, reverse=True)]
-    return rotated + ([base] if os.path.isfile(base) else [])
+        return loguru_log_files(path)
+    return Logger.log_files(path)

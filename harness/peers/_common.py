@@ -14,8 +14,10 @@ docstring says how exact it is.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import json
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -26,6 +28,50 @@ from loggers._options import Options
 
 #: ``(writer, seq)`` of one log line, or None when the line is not a record carrying both.
 Key = tuple[int, int]
+
+
+# -- for verifiers: reading back what a peer wrote (the Logger hooks) ---------------------
+
+
+def _key_of(record: object) -> Key | None:
+    if not isinstance(record, dict):
+        return None
+    writer, seq = record.get("writer"), record.get("seq")
+    if type(writer) is int and type(seq) is int:
+        return writer, seq
+    return None
+
+
+def parse_flat_line(line: bytes) -> Key | None:
+    """``(writer, seq)`` of a JSON object line with both fields at the top level (logbench, stdlib, structlog)."""
+    try:
+        return _key_of(json.loads(line))
+    except ValueError:
+        return None
+
+
+def parse_loguru_line(line: bytes) -> Key | None:
+    """``(writer, seq)`` of a loguru ``serialize=True`` line: fields live under ``record.extra``."""
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return None
+    try:
+        return _key_of(document["record"]["extra"])
+    except (KeyError, TypeError):
+        return None
+
+
+def loguru_log_files(path: str | os.PathLike[str]) -> list[str]:
+    """loguru's files for ``path``, oldest first: rotated ``<root>.<timestamp>[.n]<ext>``, then ``path``.
+
+    Rotated files are ordered by modification time, then name.
+    """
+    base = os.fspath(path)
+    root, ext = os.path.splitext(base)
+    rotated = [p for p in glob.glob(glob.escape(root) + ".*" + glob.escape(ext)) if p != base and os.path.isfile(p)]
+    rotated.sort(key=lambda p: (os.stat(p).st_mtime_ns, p))
+    return rotated + ([base] if os.path.isfile(base) else [])
 
 
 class CallCounter:
@@ -58,6 +104,8 @@ class PeerLogger(Logger):
 
     #: The third-party package the peer needs (None: stdlib only).
     requires: ClassVar[str | None] = None
+    #: Peers write flat JSON objects with ``writer``/``seq`` at the top level (loguru overrides).
+    line_parser = staticmethod(parse_flat_line)
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -115,35 +163,3 @@ class PeerLogger(Logger):
 def describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-# -- line parsers: what the crash and rotation verifiers count -------------------------
-
-
-def _key_of(record: object) -> Key | None:
-    if not isinstance(record, dict):
-        return None
-    writer, seq = record.get("writer"), record.get("seq")
-    if type(writer) is int and type(seq) is int:
-        return writer, seq
-    return None
-
-
-def parse_flat_line(line: bytes) -> Key | None:
-    """``(writer, seq)`` of a JSON object line with both fields at the top level (logbench, stdlib, structlog)."""
-    try:
-        return _key_of(json.loads(line))
-    except ValueError:
-        return None
-
-
-def parse_loguru_line(line: bytes) -> Key | None:
-    """``(writer, seq)`` of a loguru ``serialize=True`` line: fields live under ``record.extra``."""
-    try:
-        document = json.loads(line)
-    except ValueError:
-        return None
-    try:
-        return _key_of(document["record"]["extra"])
-    except (KeyError, TypeError):
-        return None

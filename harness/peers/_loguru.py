@@ -8,7 +8,11 @@ arguments (``logger.info("msg", writer=1, seq=2)``), which loguru puts into
 ``parse_loguru_line``. Rotation: ``rotation=`` a size test identical to loguru's
 own for an int (``file.tell() + len(message) > max_bytes``; a callable so
 rotations can be counted) and ``retention=backup_count``; rotated files are
-renamed ``<root>.<timestamp><ext>`` (see ``log_files``).
+renamed ``<root>.<timestamp><ext>`` (the ``log_files`` hook lists them).
+
+Interpreter exit: loguru's global logger is removed by an ``atexit`` hook loguru
+registers (which drains ``enqueue=True``); an adapter's own logger gets the same
+through ``loggers._lifecycle.track``.
 
 Each adapter has its own loguru ``Logger`` (own core and handlers), built the way
 ``loguru/__init__.py`` builds the global one, so the application's global
@@ -25,13 +29,15 @@ record through a pipe to a writer thread; what is queued is lost on SIGKILL.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from loggers import _lifecycle
 from loggers._options import COMMON_OPTIONS, Options
 
-from ._common import PeerLogger, describe
+from ._common import PeerLogger, describe, loguru_log_files, parse_loguru_line
 
 _METHOD_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
 
@@ -49,6 +55,12 @@ class _LoguruPeer(PeerLogger):
     requires = "loguru"
     accepts = COMMON_OPTIONS
     enqueue: ClassVar[bool] = False
+    line_parser = staticmethod(parse_loguru_line)
+
+    @classmethod
+    def log_files(cls, path: str | os.PathLike[str]) -> list[str]:
+        """loguru's rotated ``<root>.<timestamp><ext>`` files by age, then ``path``."""
+        return loguru_log_files(path)
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -62,6 +74,10 @@ class _LoguruPeer(PeerLogger):
             options.path, level=options.level, serialize=True, enqueue=self.enqueue, **sink_options
         )
         self._methods = {level: getattr(self._logger, name) for level, name in _METHOD_NAMES.items()}
+        _lifecycle.track(self)  # loguru registers atexit(logger.remove) for its global logger: do the same
+
+    def _after_fork_in_child(self) -> None:
+        """Nothing to repair: loguru re-creates its own locks after fork."""
 
     def _size_rotation(self, max_bytes: int) -> Any:
         def should_rotate(message: str, file: Any) -> bool:
@@ -104,6 +120,7 @@ class _LoguruPeer(PeerLogger):
                 return
             self._closed = True
             self._logger.remove(self._handler_id)  # enqueue: sends the sentinel, joins the writer
+        _lifecycle.untrack(self)
 
 
 class LoguruFileLogger(_LoguruPeer):
@@ -162,6 +179,7 @@ class LoguruEnqueueLogger(_LoguruPeer):
                 target -= self._dropped
             self._logger.remove(self._handler_id)
             self._confirm(target)
+        _lifecycle.untrack(self)
 
     def _confirm(self, target: int) -> None:
         with self._failure_lock:

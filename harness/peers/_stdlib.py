@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
 from loggers._options import COMMON_OPTIONS, Options
 
@@ -191,8 +192,18 @@ class StdlibQueueLogger(_StdlibPeer):
     def __init__(self, options: Options) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(options.queue_size if options.overflow == "drop_new" else 0)
         super().__init__(options)
-        self._listener = logging.handlers.QueueListener(self._queue, self._file_handler)
+        self._listener = DrainingListener(self._queue, self._file_handler)
         self._listener.start()
+        # The logging docs: "call stop() ... before application exit"; a correct user does, so does the adapter.
+        _lifecycle.track(self)
+
+    def _after_fork_in_child(self) -> None:
+        """The listener thread does not exist in a forked child: a fresh queue and listener take over."""
+        self._queue = queue.Queue(self._queue.maxsize)
+        self._queue_handler.queue = self._queue
+        self._listener = DrainingListener(self._queue, self._file_handler)
+        if not self._closed:
+            self._listener.start()
 
     def _entry_handler(self) -> logging.Handler:
         handler = logging.handlers.QueueHandler(self._queue)
@@ -208,11 +219,35 @@ class StdlibQueueLogger(_StdlibPeer):
         return wait_until_done(self._queue, timeout)
 
     def _shutdown(self) -> None:
-        self._listener.stop()  # enqueues the sentinel and joins: drains what was queued
+        """Drain and release; never raises (a failure is counted and reported once)."""
+        _lifecycle.untrack(self)
+        try:
+            self._listener.stop()  # waits for room for the sentinel, then joins: drains what was queued
+        except Exception as exc:
+            self._reporter.report(type(exc).__name__, f"stopping the QueueListener: {describe(exc)}")
         self._logger.removeHandler(self._queue_handler)
         self._queue_handler.close()
         self._file_handler.close()
         drain_leftovers(self._queue, self._closed_drop)
+
+
+class DrainingListener(logging.handlers.QueueListener):
+    """A ``QueueListener`` whose ``stop()`` works on a full bounded queue.
+
+    The stock ``enqueue_sentinel`` uses ``put_nowait`` and raises ``queue.Full``
+    when the queue is full; the docs name it as the method to override. This
+    one waits for the listener to make room, giving up only if its thread died.
+    """
+
+    def enqueue_sentinel(self) -> None:
+        while True:
+            try:
+                self.queue.put(self._sentinel, timeout=0.05)
+                return
+            except queue.Full:
+                thread = self._thread
+                if thread is None or not thread.is_alive():
+                    return
 
 
 def check_queue_options(name: str, raw: Mapping[str, Any]) -> None:
