@@ -213,6 +213,11 @@ class HandoffQueue:
         return True
 
     @property
+    def closed(self) -> bool:
+        """True once ``close`` was called (the consumer is draining or done)."""
+        return self._closed
+
+    @property
     def flush_requested(self) -> bool:
         return self._flush_waiters > 0
 

@@ -98,7 +98,7 @@ class WriterThread:
     def write(self, batch: list[Record]) -> None:
         """Encode and write ``batch``; called on the writer thread only."""
         try:
-            if self._max_hold:
+            if self._max_hold and not self.queue.closed:  # closing: drain at full speed, yielding would convoy
                 lines = self._encode_in_slices(batch)
             else:
                 lines = self.encoder.encode_many(batch)
