@@ -16,6 +16,9 @@ __all__ = ["CELL_TIMEOUT_S", "run_matrix"]
 
 #: Hard limit per cell (quick, full); a cell over it becomes a failed-cell record.
 CELL_TIMEOUT_S = (45.0, 1800.0)
+#: Scenarios that run many isolated sub-cases get more (the fault catalogue: ~20 child processes, each with its
+#: own limit, so a backend that hangs in several cases still yields a row per case).
+SCENARIO_TIMEOUT_S = {"faults": (150.0, 1800.0)}
 
 
 def run_matrix(
@@ -27,7 +30,11 @@ def run_matrix(
     progress: Callable[[str], None] = lambda line: None,
 ) -> list[dict[str, Any]]:
     """Run every cell; all records (failed cells included) in run order."""
-    limit = timeout if timeout is not None else CELL_TIMEOUT_S[0 if quick else 1]
+    def limit_for(scenario: str) -> float:
+        if timeout is not None:
+            return timeout
+        return SCENARIO_TIMEOUT_S.get(scenario, CELL_TIMEOUT_S)[0 if quick else 1]
+
     total = len(backends) * len(scenarios)
     records: list[dict[str, Any]] = []
     start = time.monotonic()
@@ -36,7 +43,7 @@ def run_matrix(
         for backend in backends:
             done += 1
             cell_start = time.monotonic()
-            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit)
+            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit_for(scenario))
             records += rows
             took = time.monotonic() - cell_start
             outcome = "FAILED" if any(r.get("status") == "failed" for r in rows) else "ok"

@@ -32,6 +32,10 @@ hooks, read from the class (``type(logger)``), never from an instance:
     ``writer`` and ``seq`` fields. A backend writing another layout sets it to
     ``staticmethod(parse)`` with ``parse(line: bytes) -> (writer, seq) | None``
     (``line`` without its ``\n``; ``None`` for a line that is not a whole record).
+``flat_records``
+    True (the default): each line is one flat JSON object with ``msg`` and the
+    fields at the top level, so content checks (the fault catalogue) can read
+    it. False for a layout that nests them (loguru's ``serialize=True``).
 ``log_files(path) -> list[str]``
     Every existing file the backend wrote for ``path``, oldest first, ``path``
     itself last if it exists. Default: the ``path.N`` ... ``path.1``, ``path``
@@ -106,6 +110,7 @@ class Logger(abc.ABC):
     crash_durability: ClassVar[str] = "flushed"
     #: For verifiers: how to read one line back; None = logbench JSON Lines (module docstring).
     line_parser: ClassVar[LineParser | None] = None
+    flat_records: ClassVar[bool] = True
 
     @classmethod
     def log_files(cls, path: str | os.PathLike[str]) -> list[str]:

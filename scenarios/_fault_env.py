@@ -124,13 +124,15 @@ def fork_mid_run(make: Make, workdir: Path) -> Outcome:
         except BaseException:
             code = 4
         os._exit(code)
-    _, status = os.waitpid(pid, 0)  # a deadlocked child is caught by the case timeout
+    status = _wait_child(pid, timeout=5.0)
     stop.set()
     thread.join()
     for seq in range(100):
         log.info("parent", writer="parent", seq=seq)
 
     def check(records: list[dict[str, Any]]) -> tuple[bool, str]:
+        if status is None:
+            return False, "the forked child deadlocked (killed after 5 s); parent kept working"
         child_ok = os.waitstatus_to_exitcode(status) == 0 and _seqs(records, writer="child") == list(range(100))
         parent_ok = _seqs(records, writer="parent") == list(range(100))
         bg = _seqs(records, writer="bg")
@@ -139,6 +141,19 @@ def fork_mid_run(make: Make, workdir: Path) -> Outcome:
         return ok, "child wrote its 100, parent kept working, no duplicate or garbage line" if ok else f"child ok {child_ok} (exit {os.waitstatus_to_exitcode(status)}), parent ok {parent_ok}, bg dups {not no_dups}"
 
     return finish(log, path, check)
+
+
+def _wait_child(pid: int, timeout: float) -> int | None:
+    """The child's wait status, or None after killing a child that did not exit in ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
 
 
 # -- faults of the environment --------------------------------------------------

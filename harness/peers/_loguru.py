@@ -56,6 +56,7 @@ class _LoguruPeer(PeerLogger):
     accepts = COMMON_OPTIONS
     enqueue: ClassVar[bool] = False
     line_parser = staticmethod(parse_loguru_line)
+    flat_records = False  # serialize=True nests message and fields under "record"
 
     @classmethod
     def log_files(cls, path: str | os.PathLike[str]) -> list[str]:
