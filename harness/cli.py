@@ -1,7 +1,8 @@
 """Command line: ``run``, ``compare``, ``check``. The only module that prints or sets exit codes.
 
 Exit codes: 0 success; 1 a regression / new defect / new failed cell (compare) or a
-failed gate (check); 2 usage errors (argparse), unknown names, unreadable result files.
+failed gate (check); 2 usage errors (argparse), unknown names, unreadable result files;
+3 (check) the run is correct but no reference backend meets the 5% overhead target.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+#: ``check``: the run is correct, but no reference backend meets the overhead target.
+EXIT_TARGET_MISSED = 3
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from . import store
     from .compare import gate
@@ -108,8 +113,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     findings = gate(frame, reference, baseline, failed_reference_cells_bad=args.fail_on_failed_cells)
     for finding in findings:
         print(f"{'FAIL' if finding.bad else 'info'} {finding.kind}: {finding.text}")
-    bad = sum(f.bad for f in findings)
-    print(f"gate: {'FAILED' if bad else 'passed'} ({bad} problem(s))")
+    bad = [f for f in findings if f.bad]
+    print(f"gate: {'FAILED' if bad else 'passed'} ({len(bad)} problem(s))")
+    if bad and all(f.kind == "overhead" for f in bad):
+        return EXIT_TARGET_MISSED
     return 1 if bad else 0
 
 

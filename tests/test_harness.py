@@ -187,7 +187,9 @@ def test_compare_ignores_noise_and_improvements(tmp_path: Path) -> None:
     [
         ([_overhead("sync", 30.0, 25.0, 35.0, "fail"), _overhead("thread-queue", 4.0, 1.0, 9.0, "inconclusive")], 0),
         ([_overhead("sync", 30.0, 25.0, 35.0, "fail"), _overhead("thread-queue", 9.0, 6.0, 12.0, "fail"),
-          _overhead("null", 0.0, -1.0, 1.0, "pass"), _overhead("some-peer", 1.0, 0.0, 2.0, "pass")], 1),
+          _overhead("null", 0.0, -1.0, 1.0, "pass"), _overhead("some-peer", 1.0, 0.0, 2.0, "pass")], 3),
+        ([_overhead("sync", 30.0, 25.0, 35.0, "fail"),  # target missed and a defect: the defect decides
+          _rec("crash", "sync", "sigkill/paced", "lost_max", 2.0, unit="count", verdict="defect")], 1),
         ([_overhead("sync", 3.0, 2.0, 4.0, "pass"),
           _rec("crash", "sync", "sigkill/paced", "lost_max", 2.0, unit="count", verdict="defect")], 1),
         ([_overhead("sync", 3.0, 2.0, 4.0, "pass"),  # a peer's defect is a finding about that library
