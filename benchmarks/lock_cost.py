@@ -29,7 +29,7 @@ RECORD = b'{"ts":"2026-01-01T00:00:00.000000Z","level":"INFO","msg":"' + b"x" * 
 NEVER = 1 << 62
 
 
-def time_raw(directory: str, batch: list[bytes], batches: int) -> float:
+def seconds_raw(directory: str, batch: list[bytes], batches: int) -> float:
     """Mean nanoseconds per bare ``os.write`` of the joined ``batch`` on a fresh file."""
     path = fresh_path(directory)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -49,7 +49,7 @@ def fresh_path(directory: str) -> str:
     return path
 
 
-def time_batches(directory: str, max_bytes: int | None, batch: list[bytes], batches: int) -> float:
+def seconds_batches(directory: str, max_bytes: int | None, batch: list[bytes], batches: int) -> float:
     """Mean nanoseconds per ``write_many`` of ``batch`` on a fresh file."""
     path = fresh_path(directory)
     sink = FileSink(path, max_bytes=max_bytes, backup_count=1)
@@ -79,14 +79,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         for size in (int(s) for s in args.batch_sizes.split(",")):
             batch = [RECORD] * size
-            time_batches(directory, None, batch, args.batches // 4)  # warm up
+            seconds_batches(directory, None, batch, args.batches // 4)  # warm up
             raw: list[float] = []
             plain: list[float] = []
             locked: list[float] = []
             runs = [
-                lambda: raw.append(time_raw(directory, batch, args.batches)),
-                lambda: plain.append(time_batches(directory, None, batch, args.batches)),
-                lambda: locked.append(time_batches(directory, NEVER, batch, args.batches)),
+                lambda: raw.append(seconds_raw(directory, batch, args.batches)),
+                lambda: plain.append(seconds_batches(directory, None, batch, args.batches)),
+                lambda: locked.append(seconds_batches(directory, NEVER, batch, args.batches)),
             ]
             for round_ in range(args.rounds):
                 for i in range(3):

@@ -150,11 +150,12 @@ def test_verifier_detects_stdlib_multiprocess_rotation_defects(tmp_path: Path) -
     """4 processes, one RotatingFileHandler each, no deletion due: records go missing or files overflow.
 
     The races (check-then-write, rename-while-another-renames) depend on scheduling,
-    so up to three runs are made; one defect is enough, a clean stdlib run thrice fails.
+    so up to eight runs are made (small files: many rotations, many chances to collide);
+    one defect is enough, a clean stdlib run eight times fails.
     """
-    count, max_bytes, backup_count = 400, 4096, 100
+    count, max_bytes, backup_count = 1000, 1024, 2000
     summaries = []
-    for attempt in range(3):
+    for attempt in range(8):
         directory = tmp_path / str(attempt)
         directory.mkdir()
         run_stdlib_processes(directory, count, max_bytes, backup_count)
