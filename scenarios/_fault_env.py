@@ -14,7 +14,7 @@ from typing import Any
 from ._fault_cases import Make, Outcome, finish, read_log
 
 try:
-    import psutil
+    import psutil  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - the harness extra installs it
     psutil = None
 

@@ -130,7 +130,7 @@ def _run_isolated(case: str, factory: Callable[..., Any], limit: float | None = 
 def _kill_tree(pid: int | None) -> None:
     """Kill a case process and everything it started (a deadlocked fork child, a writer)."""
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - the harness extra installs psutil
         return
     try:
