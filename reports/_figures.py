@@ -92,13 +92,15 @@ def figure_overhead(results: Results) -> str | None:
         return None
     style = Style(results)
     cases = sorted(rows["case"].unique(), key=_rate_key)
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(11, 4))
     _grouped_bars(ax, style, rows, cases, errors=True)
     ax.axhline(5.0, color="red", linestyle="--", linewidth=1, label="5% target")
-    ax.set_ylabel("wall-time overhead vs no logging (%)")
+    ax.set_yscale("symlog", linthresh=10.0)  # linear near the 5% target, logarithmic for the +100s of % of slow peers
+    ax.set_ylabel("wall-time overhead vs no logging (%, symlog)")
     ax.set_xlabel("logging rate (records per work unit)")
     ax.set_title("Overhead per backend and logging rate (median, 95% interval)")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
     return _svg(fig)
 
 

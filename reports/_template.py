@@ -15,7 +15,9 @@ th { background: #f0f0f0; }
 td.bad { background: #fde2e2; color: #900; } td.na { color: #888; font-style: italic; }
 td.peer, span.peer { color: #6b4f2f; font-style: italic; }
 .nodata { color: #888; font-style: italic; } figure { margin: 0 0 1.5em; } svg { max-width: 100%; height: auto; }
-#choose td.backends { font-weight: bold; white-space: nowrap; }
+#choose table { table-layout: fixed; width: 100%; }
+#choose th:nth-child(1) { width: 14%; } #choose th:nth-child(2) { width: 22%; }
+#choose td.backends { font-weight: bold; }
 </style></head>
 <body>
 <h1>logbench: which logging backend, at what cost</h1>
