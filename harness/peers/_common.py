@@ -22,6 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from loggers import _lifecycle
 from loggers._base import Logger
 from loggers._errors import ErrorReporter
 from loggers._options import Options
@@ -116,10 +117,26 @@ class PeerLogger(Logger):
         self._errors = 0
         self._rotations = 0
         self._reporter = ErrorReporter(f"{self.name} {options.path}")
+        self._close_lock = threading.Lock()
 
     @classmethod
     def check_options(cls, raw: Mapping[str, Any]) -> None:
         """Refuse values the library cannot honour (ValueError naming the option). Default: none."""
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Idempotent: the first call runs ``_shutdown`` (drain, release the library) under the close lock."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._shutdown()
+        _lifecycle.untrack(self)
+
+    def _shutdown(self) -> None:
+        """Drain what the library holds and release it; called once, by ``close``."""
+        raise NotImplementedError
 
     # -- failure accounting (rare paths, under a lock) -------------------------------
 

@@ -65,7 +65,6 @@ class _LoguruPeer(PeerLogger):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._close_lock = threading.Lock()
         self._logger: Any = fresh_logger()
         sink_options: dict[str, Any] = {}
         if options.max_bytes is not None:
@@ -115,13 +114,8 @@ class _LoguruPeer(PeerLogger):
         """The file is line-buffered: every write is flushed. Nothing is queued."""
         return True
 
-    def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._logger.remove(self._handler_id)  # enqueue: sends the sentinel, joins the writer
-        _lifecycle.untrack(self)
+    def _shutdown(self) -> None:
+        self._logger.remove(self._handler_id)  # enqueue: sends the sentinel, joins the writer
 
 
 class LoguruFileLogger(_LoguruPeer):
@@ -170,17 +164,12 @@ class LoguruEnqueueLogger(_LoguruPeer):
         self._confirm(target)
         return True
 
-    def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-            target = self._emitted.value()
-            with self._failure_lock:
-                target -= self._dropped
-            self._logger.remove(self._handler_id)
-            self._confirm(target)
-        _lifecycle.untrack(self)
+    def _shutdown(self) -> None:
+        target = self._emitted.value()
+        with self._failure_lock:
+            target -= self._dropped
+        self._logger.remove(self._handler_id)
+        self._confirm(target)
 
     def _confirm(self, target: int) -> None:
         with self._failure_lock:

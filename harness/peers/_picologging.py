@@ -19,7 +19,6 @@ not visible here.
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,7 +59,6 @@ class _PicoPeer(PeerLogger):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         assert options.path is not None
-        self._close_lock = threading.Lock()
         self._logger = picologging.Logger(f"logbench.peer.{self.name}", options.level)
         self._file_handler = picologging.FileHandler(options.path, encoding="utf-8")
         self._entry = self._entry_handler()
@@ -89,13 +87,6 @@ class _PicoPeer(PeerLogger):
     def flush(self, timeout: float | None = None) -> bool:
         self._file_handler.flush()
         return True
-
-    def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._shutdown()
 
     def _shutdown(self) -> None:
         self._logger.removeHandler(self._entry)

@@ -20,7 +20,6 @@ import logging
 import logging.handlers
 import queue
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -77,7 +76,6 @@ class _StdlibPeer(PeerLogger):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._close_lock = threading.Lock()
         self._logger = logging.Logger(f"logbench.peer.{self.name}", options.level)
         self._logger.propagate = False
         self._file_handler = self._make_file_handler(options)
@@ -131,13 +129,6 @@ class _StdlibPeer(PeerLogger):
         """FileHandler flushes after every record; this only repeats that flush."""
         self._file_handler.flush()
         return True
-
-    def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._shutdown()
 
     def _shutdown(self) -> None:
         self._logger.removeHandler(self._file_handler)
@@ -220,7 +211,6 @@ class StdlibQueueLogger(_StdlibPeer):
 
     def _shutdown(self) -> None:
         """Drain and release; never raises (a failure is counted and reported once)."""
-        _lifecycle.untrack(self)
         try:
             self._listener.stop()  # waits for room for the sentinel, then joins: drains what was queued
         except Exception as exc:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
 from collections.abc import Mapping
 from typing import IO, Any, cast
 
@@ -63,7 +62,6 @@ class StructlogJsonLogger(PeerLogger):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         assert options.path is not None
-        self._close_lock = threading.Lock()
         renderer, self._file, output = _renderer_and_file(options.path)
         processors = [
             structlog.contextvars.merge_contextvars,
@@ -95,13 +93,9 @@ class StructlogJsonLogger(PeerLogger):
         """Every call already wrote and flushed its line."""
         return True
 
-    def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-            try:
-                self._file.close()
-            except OSError as exc:
-                self._count_bad_call()
-                self._reporter.report(type(exc).__name__, describe(exc))
+    def _shutdown(self) -> None:
+        try:
+            self._file.close()
+        except OSError as exc:
+            self._count_bad_call()
+            self._reporter.report(type(exc).__name__, describe(exc))
