@@ -56,13 +56,11 @@ import asyncio
 import threading
 import time
 from asyncio.events import _get_running_loop
-from collections.abc import Mapping
 
-from . import _lifecycle
-from ._base import Logger
-from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from ._options import Options
 from ._queue import HandoffQueue
 from ._writer_thread import WriterThread
+from .thread_queue import ThreadQueueBackend
 
 #: Longest the writer encodes before releasing the GIL (see the README for the measurement).
 MAX_HOLD_SECONDS = 0.0002
@@ -97,53 +95,25 @@ class _LoopAwareQueue(HandoffQueue):
         return not self._closed
 
 
-class AsyncioBackend(Logger):
+class AsyncioBackend(ThreadQueueBackend):
+    """``thread-queue``'s hand-off, flush and close, with a loop-friendly writer and ``aflush``/``aclose``.
+
+    Sync ``flush``/``close`` block the calling thread (the loop too, if called on it) until drained.
+    """
+
     name = "asyncio"
-    accepts = COMMON_OPTIONS | QUEUE_OPTIONS | {"fsync"}
-    crash_durability = "flushed"
 
     def __init__(self, options: Options) -> None:
-        super().__init__(options)
-        self._close_lock = threading.Lock()
-        self._waiters_lock = threading.Lock()
+        self._waiters_lock = threading.Lock()  # before the writer starts: it serves the waiters
         self._flush_waiters: list[_Waiter] = []
         self._exit_waiters: list[_Waiter] = []
         self._writer_exited = False
-        self._writer = WriterThread(
+        super().__init__(options)
+
+    def _make_writer(self, options: Options) -> WriterThread:
+        return WriterThread(
             options, queue_class=_LoopAwareQueue, max_hold_s=MAX_HOLD_SECONDS, after_batch=self._serve_waiters
         )
-        self._queue = self._writer.queue
-        self._handoff = self._queue.put  # type: ignore[method-assign]  # one call less per record
-        _lifecycle.track(self)
-
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._queue.put(ts_ns, level, msg, fields)
-
-    def _count_bad_call(self) -> None:
-        self._queue.count_error()
-
-    # -- sync lifecycle ------------------------------------------------------------------
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Block the calling thread (the loop too, if called on it) until drained; False on timeout."""
-        return self._writer.flush(timeout)
-
-    def close(self) -> None:
-        """Drain, stop the writer, close the file; blocks the calling thread while draining."""
-        if self._begin_close():
-            self._finish_close()
-
-    def _begin_close(self) -> bool:
-        with self._close_lock:
-            if self._closed:
-                return False
-            self._closed = True
-        self._queue.close()
-        return True
-
-    def _finish_close(self) -> None:
-        self._writer.close()
-        _lifecycle.untrack(self)
 
     # -- async lifecycle ---------------------------------------------------------------
 
@@ -214,14 +184,10 @@ class AsyncioBackend(Logger):
                 self._flush_waiters[:0] = keep
 
     def _after_fork_in_child(self) -> None:
-        self._close_lock = threading.Lock()
         self._waiters_lock = threading.Lock()
         self._flush_waiters, self._exit_waiters = [], []
         self._writer_exited = self._closed
-        self._writer.restart_after_fork(running=not self._closed)
-
-    def _counter_values(self) -> dict[str, int]:
-        return self._writer.stats()
+        super()._after_fork_in_child()
 
 
 def _complete(waiter: _Waiter, result: bool) -> None:

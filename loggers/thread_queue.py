@@ -39,10 +39,14 @@ class ThreadQueueBackend(Logger):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._close_lock = threading.Lock()
-        self._writer = WriterThread(options)
+        self._writer = self._make_writer(options)
         self._queue = self._writer.queue
         self._handoff = self._queue.put  # type: ignore[method-assign]  # one call less per record
         _lifecycle.track(self)
+
+    def _make_writer(self, options: Options) -> WriterThread:
+        """The writer thread (started); a subclass chooses its queue class and pacing here."""
+        return WriterThread(options)
 
     def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         self._queue.put(ts_ns, level, msg, fields)
@@ -56,10 +60,20 @@ class ThreadQueueBackend(Logger):
         return self._writer.flush(timeout)
 
     def close(self) -> None:
+        if self._begin_close():
+            self._finish_close()
+
+    def _begin_close(self) -> bool:
+        """Mark closed and refuse new records; True for the one call that must finish closing."""
         with self._close_lock:
             if self._closed:
-                return
+                return False
             self._closed = True
+        self._queue.close()
+        return True
+
+    def _finish_close(self) -> None:
+        """Let the writer drain, join it, close the file (blocks the calling thread)."""
         self._writer.close()
         _lifecycle.untrack(self)
 
