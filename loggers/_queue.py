@@ -29,6 +29,7 @@ are the parent's to write).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -39,6 +40,9 @@ from ._base import Counters
 
 Record = tuple[int, int, object, Any]
 BLOCK_POLL_SECONDS = 0.1
+#: Batch size once closed: the drain at close competes for the GIL with every thread still
+#: logging (each record dropped), and each write gives the GIL away; bigger batches, fewer hand-offs.
+CLOSING_BATCH_RECORDS = 16_384
 
 
 class HandoffQueue:
@@ -51,6 +55,7 @@ class HandoffQueue:
         self.consumer_alive: Callable[[], bool] = lambda: True
         self.on_batch_ready: Callable[[], None] = lambda: None
         self._dropped = 0
+        self._dropped_closed = _LockFreeCounter()  # calls after close: counted without the lock
         self._errors = 0
         self._taken = 0
         self._max_depth = 0
@@ -89,6 +94,9 @@ class HandoffQueue:
         self.on_batch_ready()
 
     def _put_slow(self, record: Record) -> None:
+        if self._closed:  # no lock: threads logging into a closed queue must not convoy on it
+            self._dropped_closed.add_one()
+            return
         with self._lock:
             if self._closed:
                 self._dropped += 1
@@ -164,7 +172,7 @@ class HandoffQueue:
     def _take_locked(self) -> list[Record]:
         items = self._items
         self._note_depth()
-        count = min(len(items), self.batch_size)
+        count = min(len(items), self.batch_size if not self._closed else CLOSING_BATCH_RECORDS)
         popleft = items.popleft
         batch = [popleft() for _ in range(count)]
         self._left += count
@@ -249,8 +257,9 @@ class HandoffQueue:
         with self._lock:
             queued = len(self._items)
             stranded = queued if self._closed and not self.consumer_alive() else 0  # appended while closing
-            counters.emitted = self._taken + queued + self._dropped
-            counters.dropped = self._dropped + stranded
+            dropped = self._dropped + self._dropped_closed.value()
+            counters.emitted = self._taken + queued + dropped
+            counters.dropped = dropped + stranded
             counters.errors = self._errors
             counters.max_queue_depth = max(self._max_depth, queued)
         return counters
@@ -264,3 +273,23 @@ class HandoffQueue:
         """
         self._taken -= self._taken_since_fork - self._finished_total  # in flight in the parent
         self._init_state()
+
+
+class _LockFreeCounter:
+    """A counter any thread may bump without a lock.
+
+    ``next()`` on an ``itertools.count`` is one atomic step in CPython, where
+    ``self.n += 1`` is three (another thread may run between them and a count
+    is lost). Reading advances the count too, so reads are numbered and
+    subtracted; ``value`` must be called with the owner's lock held.
+    """
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count()
+        self.add_one = self._ticks.__next__
+        self._reads = 0
+
+    def value(self) -> int:
+        total = next(self._ticks) - self._reads
+        self._reads += 1
+        return total

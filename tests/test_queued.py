@@ -253,6 +253,38 @@ def test_eight_threads_small_queue_counts_exactly(queued: str, log_path: Path, p
             assert seqs == list(range(per_thread))
 
 
+def test_threads_logging_through_close_are_counted_exactly(queued: str, log_path: Path) -> None:
+    """Calls racing close() are written or dropped, never both, never neither, never raised."""
+    threads_n = 8
+    log = loggers.create(queued, path=log_path, queue_size=256, batch_size=32)
+    calls = [0] * threads_n
+    stop = threading.Event()
+
+    def produce(writer: int) -> None:
+        while not stop.is_set():
+            log.info("c", writer=writer, seq=calls[writer])
+            calls[writer] += 1
+
+    workers = [threading.Thread(target=produce, args=(w,)) for w in range(threads_n)]
+    for thread in workers:
+        thread.start()
+    time.sleep(0.02)
+    log.close()
+    time.sleep(0.02)  # the producers go on logging into the closed logger
+    stop.set()
+    for thread in workers:
+        thread.join()
+    stats = log.stats()
+    records = read_records(log_path)
+    assert stats["emitted"] == sum(calls)
+    assert stats["written"] == len(records)
+    assert stats["dropped"] == sum(calls) - len(records) > 0
+    for writer in range(threads_n):
+        seqs = [r["seq"] for r in records if r["writer"] == writer]
+        assert seqs == list(range(len(seqs))), "a thread's records are not a gap-free prefix"
+
+
+
 # -- a state machine over log / flush / close ------------------------------------------------------
 
 

@@ -152,3 +152,14 @@ def test_cli_builds_and_reports_errors(tmp_path: pathlib.Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "reports", "build", str(tmp_path / "nope")],
                              capture_output=True, text=True, check=False)
     assert missing.returncode == 2 and "no results.json" in missing.stderr
+
+
+def test_asyncio_row_still_ranks_when_every_backend_fails_the_target(tmp_path: pathlib.Path) -> None:
+    frame = reports.load_results(write_results(tmp_path)).frame.copy()
+    overhead = (frame["scenario"] == "overhead") & (frame["case"] == "rate=1/unit") & (frame["metric"] == "wall_overhead_pct")
+    frame.loc[overhead & (frame["backend"] != "null"), "verdict"] = "fail"
+    choice = verdict.asyncio_application(frame)
+    lag = frame[(frame["scenario"] == "loop_lag") & (frame["metric"] == "lag_p99_ms") & (frame["backend"] != "null")]
+    lowest = lag[lag["case"] == max(lag["case"].unique(), key=verdict._case_rate)].sort_values("value").iloc[0]
+    assert choice.backends == (lowest["backend"],)
+    assert "every one fails the 5% overhead target" in choice.sentence and "excluded" not in choice.sentence
