@@ -46,8 +46,10 @@ hooks, read from the class (``type(logger)``), never from an instance:
 from __future__ import annotations
 
 import abc
+import itertools
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -66,6 +68,28 @@ _time_ns = time.time_ns
 #: ``line -> (writer, seq) | None``: one line of a backend's output, read back (see the module docstring).
 LineParser = Callable[[bytes], "tuple[object, int] | None"]
 STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
+
+
+class CallCounter:
+    """Count calls from any thread without taking a lock on the counting path.
+
+    ``add()`` is ``next()`` of an ``itertools.count``, which CPython advances
+    atomically (``self.n += 1`` is three steps, and another thread may run
+    between them and lose a count); ``value()`` (rare, under its own lock)
+    subtracts its own reads, since reading advances the count too.
+    """
+
+    def __init__(self) -> None:
+        self._it = itertools.count()
+        self._reads = 0
+        self._lock = threading.Lock()
+        self.add = self._it.__next__
+
+    def value(self) -> int:
+        with self._lock:
+            seen = next(self._it) - self._reads
+            self._reads += 1
+            return seen
 
 
 class Counters:

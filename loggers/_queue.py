@@ -29,14 +29,13 @@ are the parent's to write).
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._base import Counters
+from ._base import CallCounter, Counters
 
 Record = tuple[int, int, object, Any]
 BLOCK_POLL_SECONDS = 0.1
@@ -55,7 +54,7 @@ class HandoffQueue:
         self.consumer_alive: Callable[[], bool] = lambda: True
         self.on_batch_ready: Callable[[], None] = lambda: None
         self._dropped = 0
-        self._dropped_closed = _LockFreeCounter()  # calls after close: counted without the lock
+        self._dropped_closed = CallCounter()  # calls after close: counted without the lock
         self._errors = 0
         self._taken = 0
         self._max_depth = 0
@@ -95,7 +94,7 @@ class HandoffQueue:
 
     def _put_slow(self, record: Record) -> None:
         if self._closed:  # no lock: threads logging into a closed queue must not convoy on it
-            self._dropped_closed.add_one()
+            self._dropped_closed.add()
             return
         with self._lock:
             if self._closed:
@@ -274,22 +273,3 @@ class HandoffQueue:
         self._taken -= self._taken_since_fork - self._finished_total  # in flight in the parent
         self._init_state()
 
-
-class _LockFreeCounter:
-    """A counter any thread may bump without a lock.
-
-    ``next()`` on an ``itertools.count`` is one atomic step in CPython, where
-    ``self.n += 1`` is three (another thread may run between them and a count
-    is lost). Reading advances the count too, so reads are numbered and
-    subtracted; ``value`` must be called with the owner's lock held.
-    """
-
-    def __init__(self) -> None:
-        self._ticks = itertools.count()
-        self.add_one = self._ticks.__next__
-        self._reads = 0
-
-    def value(self) -> int:
-        total = next(self._ticks) - self._reads
-        self._reads += 1
-        return total

@@ -15,7 +15,6 @@ docstring says how exact it is.
 from __future__ import annotations
 
 import glob
-import itertools
 import json
 import os
 import threading
@@ -23,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from loggers import _lifecycle
-from loggers._base import Logger
+from loggers._base import CallCounter, Logger
 from loggers._errors import ErrorReporter
 from loggers._options import Options
 
@@ -73,26 +72,6 @@ def loguru_log_files(path: str | os.PathLike[str]) -> list[str]:
     rotated = [p for p in glob.glob(glob.escape(root) + ".*" + glob.escape(ext)) if p != base and os.path.isfile(p)]
     rotated.sort(key=lambda p: (os.stat(p).st_mtime_ns, p))
     return rotated + ([base] if os.path.isfile(base) else [])
-
-
-class CallCounter:
-    """Count calls from any thread without taking a lock on the counting path.
-
-    ``add()`` is ``next()`` of an ``itertools.count``, which CPython advances
-    atomically; ``value()`` (under a lock, rare) subtracts its own reads.
-    """
-
-    def __init__(self) -> None:
-        self._it = itertools.count()
-        self._reads = 0
-        self._lock = threading.Lock()
-        self.add = self._it.__next__
-
-    def value(self) -> int:
-        with self._lock:
-            seen = next(self._it) - self._reads
-            self._reads += 1
-            return seen
 
 
 class PeerLogger(Logger):
