@@ -365,3 +365,21 @@ def test_stdlib_queue_close_on_a_full_queue_drains_and_never_raises(tmp_path: Pa
     assert stats["emitted"] == 20 and stats["dropped"] > 0
     assert stats["written"] == len(keys) == 20 - stats["dropped"]
     assert keys == sorted(keys)
+
+
+BOUNDED = tuple(n for n in QUEUED if "queue_size" in peers.peer_class(n).accepts)
+
+
+@pytest.mark.parametrize("peer_name", BOUNDED)
+def test_bounded_queue_peer_counts_every_drop_and_closes_when_full(peer_name: str, tmp_path: Path) -> None:
+    """A full bounded queue drops (counted, not written) and close() still drains; nothing raises."""
+    path = tmp_path / "app.log"
+    log = peers.create_peer(peer_name, path=path, queue_size=4, overflow="drop_new")
+    for seq in range(5000):
+        log.info("r", writer=0, seq=seq)
+    log.close()  # the stock QueueListener.stop() raises queue.Full when the queue is full
+    stats = log.stats()
+    keys = keys_in(peer_name, [str(path)])
+    assert stats["emitted"] == 5000 and stats["dropped"] > 0
+    assert stats["written"] == len(keys) == 5000 - stats["dropped"]
+    assert keys == sorted(set(keys))

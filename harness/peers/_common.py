@@ -17,6 +17,8 @@ from __future__ import annotations
 import glob
 import json
 import os
+import queue
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -127,6 +129,18 @@ class PeerLogger(Logger):
                 self._errors += 1
         if kind is not None:
             self._reporter.report(kind, detail)
+
+    def _on_handler_error(self, record: object) -> None:
+        """A ``Handler.handleError`` replacement: the record is counted dropped, never printed per record.
+
+        ``queue.Full`` from a bounded ``QueueHandler`` is the overflow policy at work (a drop,
+        not an error); anything else is an error, reported once per kind.
+        """
+        exc = sys.exc_info()[1]
+        if isinstance(exc, queue.Full):
+            self._drop(error=False)
+        else:
+            self._drop(type(exc).__name__, f"{describe(exc)} (record dropped)" if exc else "handler error")
 
     def _count_bad_call(self) -> None:
         with self._failure_lock:

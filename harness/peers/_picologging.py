@@ -25,11 +25,12 @@ from typing import Any
 import picologging
 import picologging.handlers
 
+from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
 from loggers._options import Options
 
 from ._common import PeerLogger, describe
-from ._stdlib import check_queue_options, drain_leftovers, wait_until_done
+from ._stdlib import WaitsForRoomOnStop, check_queue_options, drain_leftovers, wait_until_done
 
 _METHOD_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
 
@@ -116,13 +117,15 @@ class PicologgingQueueLogger(_PicoPeer):
     def __init__(self, options: Options) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(options.queue_size if options.overflow == "drop_new" else 0)
         super().__init__(options)
-        self._listener = picologging.handlers.QueueListener(self._queue, self._file_handler)
+        self._listener = _PicoDrainingListener(self._queue, self._file_handler)
         self._listener.start()
+        _lifecycle.track(self)  # stopped (drained) at exit, as the docs ask of a correct user
 
     def _entry_handler(self) -> Any:
         self._file_handler.setFormatter(picologging.Formatter("%(message)s"))
         handler = picologging.handlers.QueueHandler(self._queue)
         handler.setFormatter(PicoJsonFormatter())
+        handler.handleError = self._on_handler_error  # a full queue: counted as dropped
         return handler
 
     def _written(self, emitted: int, dropped: int) -> int:
@@ -133,8 +136,16 @@ class PicologgingQueueLogger(_PicoPeer):
         return wait_until_done(self._queue, timeout)
 
     def _shutdown(self) -> None:
-        self._listener.stop()
+        """Drain and release; never raises (a failure is counted and reported once)."""
+        try:
+            self._listener.stop()  # waits for room for the sentinel, then joins: drains what was queued
+        except Exception as exc:
+            self._reporter.report(type(exc).__name__, f"stopping the QueueListener: {describe(exc)}")
         self._logger.removeHandler(self._entry)
         self._entry.close()
         self._file_handler.close()
         drain_leftovers(self._queue, self._closed_drop)
+
+
+class _PicoDrainingListener(WaitsForRoomOnStop, picologging.handlers.QueueListener):
+    """picologging's ``QueueListener`` with a ``stop()`` that waits for room for its sentinel."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -105,13 +104,6 @@ class _StdlibPeer(PeerLogger):
             rollover()
 
         return counted
-
-    def _on_handler_error(self, record: logging.LogRecord) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, queue.Full):
-            self._drop(error=False)
-        else:
-            self._drop(type(exc).__name__, f"{describe(exc)} (record dropped)" if exc else "handler error")
 
     def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         self._emit_count()
@@ -221,13 +213,17 @@ class StdlibQueueLogger(_StdlibPeer):
         drain_leftovers(self._queue, self._closed_drop)
 
 
-class DrainingListener(logging.handlers.QueueListener):
-    """A ``QueueListener`` whose ``stop()`` works on a full bounded queue.
+class WaitsForRoomOnStop:
+    """Mixin for a ``QueueListener`` (stdlib's or picologging's) whose ``stop()`` works on a full bounded queue.
 
     The stock ``enqueue_sentinel`` uses ``put_nowait`` and raises ``queue.Full``
     when the queue is full; the docs name it as the method to override. This
     one waits for the listener to make room, giving up only if its thread died.
     """
+
+    queue: queue.Queue[Any]
+    _sentinel: Any
+    _thread: Any
 
     def enqueue_sentinel(self) -> None:
         while True:
@@ -238,6 +234,10 @@ class DrainingListener(logging.handlers.QueueListener):
                 thread = self._thread
                 if thread is None or not thread.is_alive():
                     return
+
+
+class DrainingListener(WaitsForRoomOnStop, logging.handlers.QueueListener):
+    """stdlib's ``QueueListener`` with a ``stop()`` that waits for room for its sentinel."""
 
 
 def check_queue_options(name: str, raw: Mapping[str, Any]) -> None:
