@@ -145,11 +145,12 @@ class HandoffQueue:
         Returns an empty list on a quiet timeout and None once closed and empty.
         """
         with self._lock:
-            if (
-                len(self._items) < self.batch_size
-                and not self._closed
-                and not self._flush_waiters
-                and not self._wake_pending
+            items = self._items
+            if not (
+                len(items) >= self.batch_size
+                or self._closed
+                or self._wake_pending
+                or (self._flush_waiters and items)  # a flusher with nothing queued waits for finish(), not us
             ):
                 self._has_work.wait(timeout)
             self._wake_pending = False

@@ -45,7 +45,7 @@ CASES: dict[str, Callable[..., Outcome]] = {
     "slow_disk": env.slow_disk,
 }
 CASE_TIMEOUT_SECONDS = 30.0
-QUICK_CASE_TIMEOUT_SECONDS = 20.0
+QUICK_CASE_TIMEOUT_SECONDS = 15.0
 
 # Invalid values every backend taking the option must refuse at create(), naming the option.
 BAD_OPTIONS: dict[str, list[object]] = {

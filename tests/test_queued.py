@@ -253,6 +253,32 @@ def test_eight_threads_small_queue_counts_exactly(queued: str, log_path: Path, p
             assert seqs == list(range(per_thread))
 
 
+@pytest.mark.parametrize("backend", [*IN_PROCESS_WRITERS, *(("subprocess",) if "subprocess" in loggers.BACKENDS else ())])
+def test_consumer_sleeps_while_a_flush_waits_for_nothing_queued(
+    backend: str, log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flush with an empty queue must not make the consumer spin in take() (it held the GIL
+    against the flushing thread: every flush cost one 5 ms switch interval of busy looping)."""
+    from loggers._queue import HandoffQueue
+
+    takes = []
+    original = HandoffQueue.take
+
+    def counted(queue: HandoffQueue, timeout: float) -> object:
+        takes.append(timeout)
+        return original(queue, timeout)
+
+    monkeypatch.setattr(HandoffQueue, "take", counted)
+    log = loggers.create(backend, path=log_path, batch_size=512, flush_interval=1.0)
+    for seq in range(5):
+        log.info("r", seq=seq)
+        takes.clear()
+        assert log.flush(timeout=GUARD_S)
+        assert len(takes) <= 4, f"{len(takes)} take() calls during one flush"
+    log.close()
+    assert [r["seq"] for r in read_records(log_path)] == list(range(5))
+
+
 def test_threads_logging_through_close_are_counted_exactly(queued: str, log_path: Path) -> None:
     """Calls racing close() are written or dropped, never both, never neither, never raised."""
     threads_n = 8
