@@ -32,10 +32,12 @@ hooks, read from the class (``type(logger)``), never from an instance:
     ``writer`` and ``seq`` fields. A backend writing another layout sets it to
     ``staticmethod(parse)`` with ``parse(line: bytes) -> (writer, seq) | None``
     (``line`` without its ``\n``; ``None`` for a line that is not a whole record).
-``flat_records``
-    True (the default): each line is one flat JSON object with ``msg`` and the
-    fields at the top level, so content checks (the fault catalogue) can read
-    it. False for a layout that nests them (loguru's ``serialize=True``).
+``record_view``
+    ``None`` (the default): each line is one flat JSON object with ``ts``,
+    ``level``, ``msg`` and the fields at the top level, which is what content
+    checks (the fault catalogue) read. A backend nesting them (loguru's
+    ``serialize=True``) sets ``staticmethod(view)`` with ``view(document) ->
+    flat dict`` of that shape.
 ``log_files(path) -> list[str]``
     Every existing file the backend wrote for ``path``, oldest first, ``path``
     itself last if it exists. Default: the ``path.N`` ... ``path.1``, ``path``
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
 _time_ns = time.time_ns
 #: ``line -> (writer, seq) | None``: one line of a backend's output, read back (see the module docstring).
 LineParser = Callable[[bytes], "tuple[object, int] | None"]
+RecordView = Callable[[dict[str, Any]], dict[str, Any]]
 STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
 
 
@@ -134,7 +137,7 @@ class Logger(abc.ABC):
     crash_durability: ClassVar[str] = "flushed"
     #: For verifiers: how to read one line back; None = logbench JSON Lines (module docstring).
     line_parser: ClassVar[LineParser | None] = None
-    flat_records: ClassVar[bool] = True
+    record_view: ClassVar[RecordView | None] = None
 
     @classmethod
     def log_files(cls, path: str | os.PathLike[str]) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 Make = Callable[..., Any]
+RecordView = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +35,21 @@ class Outcome:
     applicable: bool = True
 
 
-def read_log(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Records of ``path`` and its rotated siblings (oldest first) and the count of bad lines."""
+def record_view(log: Any) -> RecordView:
+    """How to read ``log``'s lines as flat records (its class's ``record_view`` hook, or as they are)."""
+    view: RecordView | None = getattr(type(log), "record_view", None)
+    return view if view is not None else _as_is
+
+
+def _as_is(document: dict[str, Any]) -> dict[str, Any]:
+    return document
+
+
+def read_log(path: Path, view: RecordView = _as_is) -> tuple[list[dict[str, Any]], int]:
+    """Records of ``path`` and its rotated siblings (oldest first) as flat dicts, and the count of bad lines.
+
+    ``view`` turns each parsed JSON object into a flat record (see ``record_view``).
+    """
     files = sorted(path.parent.glob(path.name + ".*[0-9]"), key=lambda p: -int(p.suffix[1:]))
     records, bad = [], 0
     for file in [*files, path]:
@@ -49,11 +63,11 @@ def read_log(path: Path) -> tuple[list[dict[str, Any]], int]:
             bad += 1 if data else 0
         for line in lines:
             try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
+                document = json.loads(line)
+                if not isinstance(document, dict):
                     raise ValueError
-                records.append(record)
-            except ValueError:
+                records.append(view(document))
+            except (ValueError, KeyError, TypeError):
                 bad += 1
     return records, bad
 
@@ -62,7 +76,7 @@ def finish(log: Any, path: Path, check: Callable[[list[dict[str, Any]]], tuple[b
     """Close ``log``, read ``path`` back and judge it with ``check`` plus the common rules."""
     log.close()
     stats = log.stats()
-    records, bad = read_log(path)
+    records, bad = read_log(path, record_view(log))
     ok, detail = check(records)
     problems = [] if ok else [detail]
     if bad:

@@ -134,3 +134,19 @@ class SecondThreadHangsBackend(SyncBackend):
 def second_thread_hangs(path: Any = None, **options: Any) -> loggers.Logger:
     """Factory of :class:`SecondThreadHangsBackend` (options as for ``sync``)."""
     return SecondThreadHangsBackend(loggers.Options(path=str(path), **options))
+
+
+class ChattyBackend(SyncBackend):
+    """``sync`` that writes a line to stderr for every record: failures reported per record, not once per kind."""
+
+    name = "planted-chatty"
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        os.write(2, b"planted-chatty: a report for every record\n")
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def chatty(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`ChattyBackend` (options as for ``sync``)."""
+    opts = loggers.Options(path=str(path), **options) if path is not None else loggers.Options(**options)
+    return ChattyBackend(opts)

@@ -62,3 +62,12 @@ def _sleepy_factory(path: object, **options: object) -> object:
 
     time.sleep(30)
     raise AssertionError("unreachable")
+
+
+def test_a_backend_flooding_stderr_is_a_defect() -> None:
+    import planted
+
+    outcome = faults._run_isolated("huge_message", planted.chatty)  # 2 records: 2 lines, fine
+    assert outcome.ok, outcome.detail
+    outcome = faults._run_isolated("signal_handler", planted.chatty)  # 20,000+ records, a line each
+    assert not outcome.ok and "stderr flooded" in outcome.detail

@@ -383,3 +383,14 @@ def test_bounded_queue_peer_counts_every_drop_and_closes_when_full(peer_name: st
     assert stats["emitted"] == 5000 and stats["dropped"] > 0
     assert stats["written"] == len(keys) == 5000 - stats["dropped"]
     assert keys == sorted(set(keys))
+
+
+@pytest.mark.parametrize("peer_name", [n for n in AVAILABLE if n.startswith("loguru-")])
+def test_fault_catalogue_reads_loguru_nested_records(peer_name: str) -> None:
+    """loguru's serialize=True layout is read through its record_view: its cases are judged, not "not supported"."""
+    from scenarios import faults
+
+    outcome = faults._run_isolated("control_characters", peers.peer_factory(peer_name))
+    assert outcome.applicable and outcome.ok, outcome.detail
+    outcome = faults._run_isolated("external_rotation", peers.peer_factory(peer_name))
+    assert outcome.applicable and not outcome.ok and "new file 0 records" in outcome.detail  # a known loguru defect

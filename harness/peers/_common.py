@@ -64,6 +64,15 @@ def parse_loguru_line(line: bytes) -> Key | None:
         return None
 
 
+def loguru_flat_record(document: dict[str, Any]) -> dict[str, Any]:
+    """A loguru ``serialize=True`` document as a flat record: ``ts``, ``level``, ``msg``, then the fields.
+
+    Raises KeyError/TypeError on a document that is not loguru's layout.
+    """
+    record = document["record"]
+    return {"ts": record["time"]["timestamp"], "level": record["level"]["name"], "msg": record["message"], **record["extra"]}
+
+
 def loguru_log_files(path: str | os.PathLike[str]) -> list[str]:
     """loguru's files for ``path``, oldest first: rotated ``<root>.<timestamp>[.n]<ext>``, then ``path``.
 

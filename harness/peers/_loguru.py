@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 from loggers import _lifecycle
 from loggers._options import COMMON_OPTIONS, Options
 
-from ._common import PeerLogger, describe, loguru_log_files, parse_loguru_line
+from ._common import PeerLogger, describe, loguru_flat_record, loguru_log_files, parse_loguru_line
 
 _METHOD_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
 
@@ -56,7 +56,7 @@ class _LoguruPeer(PeerLogger):
     accepts = COMMON_OPTIONS
     enqueue: ClassVar[bool] = False
     line_parser = staticmethod(parse_loguru_line)
-    flat_records = False  # serialize=True nests message and fields under "record"
+    record_view = staticmethod(loguru_flat_record)  # serialize=True nests message and fields under "record"
 
     @classmethod
     def log_files(cls, path: str | os.PathLike[str]) -> list[str]:
