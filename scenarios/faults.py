@@ -47,7 +47,7 @@ CASES: dict[str, Callable[..., Outcome]] = {
     "slow_disk": env.slow_disk,
 }
 CASE_TIMEOUT_SECONDS = 30.0
-QUICK_CASE_TIMEOUT_SECONDS = 15.0
+QUICK_CASE_TIMEOUT_SECONDS = 10.0
 #: More stderr lines than this from one case means failures are reported per record, not once per kind.
 MAX_STDERR_LINES = 100
 

@@ -165,10 +165,15 @@ class PeerLogger(Logger):
         """Records the library wrote (see the subclass docstring). Default: emitted - dropped."""
         return emitted - dropped
 
+    def _stranded(self) -> int:
+        """Records left in the library's queue after close (put by a call racing it): never written."""
+        return 0
+
     def _counter_values(self) -> dict[str, int]:
         emitted = self._emitted.value()
         with self._failure_lock:
             dropped, errors, rotations = self._dropped, self._errors, self._rotations
+        dropped += self._stranded()
         return {
             "emitted": emitted,
             "written": max(0, self._written(emitted, dropped)),
@@ -177,6 +182,23 @@ class PeerLogger(Logger):
             "rotations": rotations,
             "max_queue_depth": 0,
         }
+
+
+class QueuedPeerCounts:
+    """``written``/``dropped`` for a peer feeding a ``queue.Queue`` to a listener thread (``self._queue``).
+
+    Records still queued are neither yet; once closed, what is left was put by a
+    call racing ``close()`` after the final drain, and is counted as dropped.
+    """
+
+    _queue: queue.Queue[Any]
+    _closed: bool
+
+    def _written(self, emitted: int, dropped: int) -> int:
+        return emitted - dropped - (0 if self._closed else self._queue.unfinished_tasks)
+
+    def _stranded(self) -> int:
+        return self._queue.unfinished_tasks if self._closed else 0
 
 
 def describe(exc: BaseException) -> str:

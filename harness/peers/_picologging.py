@@ -29,7 +29,7 @@ from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
 from loggers._options import Options
 
-from ._common import PeerLogger, describe
+from ._common import PeerLogger, QueuedPeerCounts, describe
 from ._stdlib import WaitsForRoomOnStop, check_queue_options, drain_leftovers, wait_until_done
 
 _METHOD_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
@@ -100,7 +100,7 @@ class PicologgingFileLogger(_PicoPeer):
     name = "picologging-file"
 
 
-class PicologgingQueueLogger(_PicoPeer):
+class PicologgingQueueLogger(QueuedPeerCounts, _PicoPeer):
     """``picologging-queue``: ``QueueHandler`` (formats in the caller) -> ``queue.Queue`` -> ``QueueListener`` -> FileHandler.
 
     Unbounded by default; ``queue_size`` with ``overflow="drop_new"`` bounds it (put_nowait).
@@ -127,9 +127,6 @@ class PicologgingQueueLogger(_PicoPeer):
         handler.setFormatter(PicoJsonFormatter())
         handler.handleError = self._on_handler_error  # a full queue: counted as dropped
         return handler
-
-    def _written(self, emitted: int, dropped: int) -> int:
-        return emitted - dropped - self._queue.unfinished_tasks
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the listener has written every queued record."""

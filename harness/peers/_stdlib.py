@@ -27,7 +27,7 @@ from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
 from loggers._options import COMMON_OPTIONS, Options
 
-from ._common import PeerLogger, describe
+from ._common import PeerLogger, QueuedPeerCounts, describe
 
 #: Attributes every ``LogRecord`` has (and the formatter's own): never fields, never allowed in ``extra``.
 RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -153,7 +153,7 @@ class StdlibRotatingLogger(_StdlibPeer):
         refuse_backup_count_zero(cls.name, raw)
 
 
-class StdlibQueueLogger(_StdlibPeer):
+class StdlibQueueLogger(QueuedPeerCounts, _StdlibPeer):
     """``stdlib-queue``: ``QueueHandler`` -> ``queue.Queue`` -> ``QueueListener`` thread -> FileHandler.
 
     The caller builds and copies the record (``prepare``) and enqueues it; the
@@ -194,9 +194,6 @@ class StdlibQueueLogger(_StdlibPeer):
         self._queue_handler = handler
         return handler
 
-    def _written(self, emitted: int, dropped: int) -> int:
-        return emitted - dropped - self._queue.unfinished_tasks
-
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the listener has handled every queued record (it flushes each)."""
         return wait_until_done(self._queue, timeout)
@@ -221,7 +218,7 @@ class WaitsForRoomOnStop:
     one waits for the listener to make room, giving up only if its thread died.
     """
 
-    queue: queue.Queue[Any]
+    queue: Any
     _sentinel: Any
     _thread: Any
 
