@@ -15,11 +15,18 @@ Rules (the contract every backend inherits):
 * A field named ``ts``, ``level`` or ``msg`` never overwrites the record's own:
   it is written with ``_`` prepended (``msg`` -> ``_msg``), repeated until the
   name is free. Other fields keep call order.
+
+Two paths, one output: a record whose field values are all plain ``str``,
+``int``, finite ``float``, ``bool`` or ``None`` (the common case) is joined
+from pieces in Python (``_encode_plain``, ~2.2 µs for six fields here); any
+other record goes through the C JSON encoder with the fallbacks above (~3 µs).
+A hypothesis test holds the two to byte-identical output.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii
@@ -32,6 +39,18 @@ except ImportError:  # pragma: no cover - interpreters without the C accelerator
     c_make_encoder = None
 
 RESERVED = ("ts", "level", "msg")
+_MAX_CACHED_NAMES = 1024  # field names whose JSON form is kept; a caller inventing names cannot grow it
+_escape = encode_basestring_ascii
+_int_repr, _float_repr, _isfinite = int.__repr__, float.__repr__, math.isfinite
+_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+def _level_part(level: int) -> str:
+    """The JSON between the timestamp and the message for ``level``."""
+    return '","level":' + _escape(level_name(level)) + ',"msg":'
+
+
+_LEVEL_PARTS = {level: _level_part(level) for level in LEVEL_NAMES}
 _Record = tuple[int, int, object, Mapping[str, object]]
 
 
@@ -48,18 +67,51 @@ class JsonLinesEncoder:
         self._cached_second = -1
         self._cached_prefix = ""
         self._chunks = _make_chunk_encoder(self._fallback)
+        self._names: dict[str, str] = {}  # field name -> ',"name":' (bounded, see _MAX_CACHED_NAMES)
 
     def encode(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> bytes:
         """Return one record as a line of ASCII bytes ending in ``\\n``; never raises on content."""
-        record: dict[str, object] = {
-            "ts": self.format_ts(ts_ns),
-            "level": LEVEL_NAMES.get(level) or level_name(level),
-            "msg": msg if type(msg) is str else self._text(msg),
-        }
-        if fields:
-            if "ts" in fields or "level" in fields or "msg" in fields:
-                fields = rename_reserved(fields)
-            record.update(fields)
+        if fields and ("ts" in fields or "level" in fields or "msg" in fields):
+            fields = rename_reserved(fields)
+        text = msg if type(msg) is str else self._text(msg)
+        try:
+            line = self._encode_plain(ts_ns, level, text, fields)
+        except Exception:  # e.g. an int too long for str() (ValueError): the general path decides
+            line = None
+        return line if line is not None else self._encode_general(ts_ns, level, text, fields)
+
+    def _encode_plain(self, ts_ns: int, level: int, msg: str, fields: Mapping[str, object]) -> bytes | None:
+        """The line, if every field is a plain scalar (see the module docstring); else None."""
+        parts = ['{"ts":"', self.format_ts(ts_ns), _LEVEL_PARTS.get(level) or _level_part(level), _escape(msg)]
+        append, names = parts.append, self._names
+        for key, value in fields.items():
+            kind = type(value)
+            if kind is str:
+                text = _escape(value)  # type: ignore[arg-type]  # exact type checked; isinstance would admit subclasses
+            elif kind is int:
+                text = _int_repr(value)
+            elif kind is float and _isfinite(value):  # type: ignore[arg-type]
+                text = _float_repr(value)
+            elif value is True or value is False or value is None:
+                text = _CONSTANTS[value]
+            else:
+                return None
+            name = names.get(key)
+            if name is None:
+                if type(key) is not str:
+                    return None
+                if len(names) >= _MAX_CACHED_NAMES:
+                    names.clear()
+                name = names[key] = "," + _escape(key) + ":"
+            append(name)
+            append(text)
+        append("}\n")
+        return "".join(parts).encode("ascii")
+
+    def _encode_general(self, ts_ns: int, level: int, msg: str, fields: Mapping[str, object]) -> bytes:
+        """Any record, through the C encoder: repr/marker fallbacks for what JSON refuses."""
+        record: dict[str, object] = {"ts": self.format_ts(ts_ns), "level": level_name(level), "msg": msg}
+        record.update(fields)
         try:
             text = "".join(self._chunks(record, 0))
         except Exception:  # NaN, cycles, unencodable keys, hostile containers

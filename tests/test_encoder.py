@@ -8,7 +8,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loggers._encoder import JsonLinesEncoder, rename_reserved
+from loggers._encoder import RESERVED, JsonLinesEncoder, rename_reserved
 
 ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=40)  # surrogates included
 JSON_VALUES = st.recursive(
@@ -75,3 +75,30 @@ def test_timestamp_is_utc_with_microseconds() -> None:
 
 def test_reserved_names_are_prefixed_until_free() -> None:
     assert rename_reserved({"msg": 1, "_msg": 2, "level": 3}) == {"__msg": 1, "_msg": 2, "_level": 3}
+
+
+PLAIN_VALUES = st.one_of(
+    ANY_TEXT, st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
+    st.lists(st.integers(), max_size=2),  # not plain: the whole record takes the general path
+)
+
+
+@settings(deadline=None, max_examples=500)
+@given(msg=st.one_of(ANY_TEXT, st.integers()), fields=st.dictionaries(ANY_TEXT | st.sampled_from(RESERVED), PLAIN_VALUES, max_size=6),
+       level=st.sampled_from([10, 20, 25, 30, 40, 50, 0]), ts=st.integers(0, 2**62))
+def test_plain_path_writes_exactly_what_the_general_path_writes(msg: object, fields: dict[str, object], level: int, ts: int) -> None:
+    """The Python fast path for plain scalars and the C encoder path give byte-identical lines."""
+    fast, general = JsonLinesEncoder(), JsonLinesEncoder()
+    line = fast.encode(ts, level, msg, fields)
+    renamed = rename_reserved(fields) if any(k in fields for k in RESERVED) else fields
+    text = msg if isinstance(msg, str) else str(msg)
+    assert line == general._encode_general(ts, level, text, renamed)
+    assert fast.errors == general.errors
+
+
+def test_field_name_cache_stays_bounded() -> None:
+    encoder = JsonLinesEncoder()
+    for i in range(5000):
+        encoder.encode(0, 20, "m", {f"name{i}": i})
+    assert len(encoder._names) <= 1024
+    assert json.loads(encoder.encode(0, 20, "m", {"name4999": 1}))["name4999"] == 1
