@@ -23,7 +23,10 @@ successful ``flush()`` covered) in memory shared with this process.
 Verdict ``defect``: a record the backend promised durable was lost
 (``crash_durability`` ``"returned"``: any returned record; ``"flushed"``: any
 record covered by a successful flush), any torn line or duplicate, or any loss
-at a graceful exit. A backend's writer process may outlive the application:
+at a graceful exit. One exception for torn lines: after a kill, a file may end
+mid-record (the kill cut a ``write`` between pages); that record was never
+promised and counts as lost, so the cut tail is reported in the detail, not
+judged a defect. A backend's writer process may outlive the application:
 counting waits until it exited and the files stopped growing.
 """
 
@@ -214,12 +217,17 @@ def _count(
     promised_lost = (
         verify_log_files(logs, LOG_NAME, {0: promised + 1}, parse_line=parse_line, files=files).lost if promised >= 0 else 0
     )
-    defect = bool(promised_lost or seen.torn_lines or seen.duplicated)
+    # A kill during a write can leave the file ending mid-record: that record was not promised (it is
+    # counted lost, and promised_lost catches it if it was). Any other torn line is a defect.
+    cut_by_kill = seen.cut_tails if not graceful else 0
+    defect = bool(promised_lost or seen.torn_lines - cut_by_kill or seen.duplicated)
     detail = (
         f"{ending}, exit code {code}; returned 0..{returned}, flushed 0..{flushed}; persisted {seen.found} of them"
         f" (+{seen.unexpected} in flight); lost {seen.lost}; promised ({info.crash_durability}: {promise}) "
         f"and lost {promised_lost}; torn {seen.torn_lines}, duplicated {seen.duplicated}, out of order {seen.out_of_order}"
     )
+    if cut_by_kill:
+        detail += f"; {cut_by_kill} file(s) end mid-record: a write cut short by the kill (the next logger ends that line)"
     if not quiet:
         detail += "; a writer process was still busy when counting started"
     return {

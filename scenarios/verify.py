@@ -24,6 +24,8 @@ Counts
     again; ``out_of_order``: a record whose seq is below one already seen for
     its writer (per writer, across files in reading order); ``torn_lines``:
     lines that do not parse, a last line without ``\\n``, blank lines;
+    ``cut_tails``: the files among those whose last line has no ``\\n`` (a
+    ``write`` cut short, e.g. by SIGKILL; also counted in ``torn_lines``);
     ``unexpected``: parsed records of unknown writers or seq outside 0..n-1;
     ``oversize_files``: files over ``max_bytes`` holding more than one line
     (one record larger than ``max_bytes`` alone in its file is allowed);
@@ -78,6 +80,7 @@ class Verification:
     duplicated: int
     out_of_order: int
     torn_lines: int
+    cut_tails: int
     unexpected: int
     oversize_files: tuple[str, ...]
     empty_files: tuple[str, ...]
@@ -168,7 +171,7 @@ def verify_log_files(
     highest: dict[object, int] = {}
     duplicated: dict[object, int] = {}
     out_of_order: dict[object, int] = {}
-    torn = unexpected = 0
+    torn = cut = unexpected = 0
     oversize: list[str] = []
     empty: list[str] = []
     for index, name in paths:
@@ -179,6 +182,7 @@ def verify_log_files(
         pieces = data.split(b"\n")
         if pieces[-1]:
             torn += 1  # the last line has no newline
+            cut += 1
         lines = pieces[:-1]
         records_in_file = len(lines) + (1 if pieces[-1] else 0)
         if max_bytes is not None and len(data) > max_bytes and records_in_file > 1:
@@ -206,6 +210,7 @@ def verify_log_files(
         duplicated=sum(duplicated.values()),
         out_of_order=sum(out_of_order.values()),
         torn_lines=torn,
+        cut_tails=cut,
         unexpected=unexpected,
         oversize_files=tuple(oversize),
         empty_files=tuple(empty),

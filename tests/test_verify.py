@@ -70,7 +70,7 @@ def test_detects_a_torn_line(tmp_path: Path, torn: bytes) -> None:
     layout["app.log.1"].insert(1, torn + b"\n")
     write_files(tmp_path, layout)
     result = verify_log_files(tmp_path, BASE, EXPECTED)
-    assert result.torn_lines == 1 and not result.ok
+    assert result.torn_lines == 1 and result.cut_tails == 0 and not result.ok
 
 
 def test_detects_a_last_line_without_newline(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_detects_a_last_line_without_newline(tmp_path: Path) -> None:
     layout["app.log"][-1] = layout["app.log"][-1].rstrip(b"\n")
     write_files(tmp_path, layout)
     result = verify_log_files(tmp_path, BASE, EXPECTED)
-    assert result.torn_lines == 1 and result.lost == 1 and not result.ok
+    assert result.torn_lines == 1 and result.cut_tails == 1 and result.lost == 1 and not result.ok
 
 
 def test_detects_reordering_within_and_across_files(tmp_path: Path) -> None:
@@ -222,3 +222,25 @@ def test_default_log_files_hook_lists_the_numbered_chain_oldest_first(tmp_path: 
     scanned = verify_log_files(tmp_path, BASE, {"a": 40})
     listed = verify_log_files(tmp_path, BASE, {"a": 40}, files=files)
     assert scanned == listed and listed.ok
+
+
+@pytest.mark.parametrize(("mode", "garbage_inside", "defect"), [
+    ("sigkill", False, False),  # only the tail cut by the kill: reported, not a defect
+    ("sigkill", True, True),  # a torn line inside the file is a defect
+    ("normal", False, True),  # a graceful exit must leave no cut tail
+])
+def test_crash_judges_a_tail_cut_by_the_kill_apart_from_torn_lines(
+    tmp_path: Path, mode: str, garbage_inside: bool, defect: bool
+) -> None:
+    from scenarios import crash
+    from scenarios._proc import BackendInfo
+
+    lines = [b'{"writer": 0, "seq": %d}\n' % seq for seq in range(10)]
+    if garbage_inside:
+        lines.insert(5, b"\xff garbage\n")
+    (tmp_path / crash.LOG_NAME).write_bytes(b"".join(lines) + b'{"writer": 0, "se')
+    info = BackendInfo("thread-queue", frozenset(), True, "flushed")
+    counted = crash._count(str(tmp_path), info, mode, returned=10, flushed=9, ending="SIGKILL after 0.1 s",
+                           quiet=True, code=-9, parse_line=None)
+    assert counted["defect"] is defect, counted["detail"]
+    assert counted["lost"] == 1 and counted["torn"] == 1 + garbage_inside
