@@ -59,8 +59,12 @@ def run_per_backend(module: str, function: str, backends: list[str], **kwargs: A
     return results
 
 
-def require(cache: dict[str, Any], backend: str) -> list[dict[str, Any]]:
-    """The records of ``backend`` in ``cache``; NotImplementedError (= asv skip) when there are none."""
+def require(cache: dict[str, Any], backend: str, case: str) -> list[dict[str, Any]]:
+    """The records of ``backend`` in ``cache``, for ``setup``.
+
+    Raises NotImplementedError (asv skips the benchmark: only ``setup`` may) when
+    there are none or when ``case`` is "not supported" by the backend.
+    """
     if MISSING in cache:
         raise NotImplementedError(cache[MISSING])
     records = cache.get(backend)
@@ -68,6 +72,9 @@ def require(cache: dict[str, Any], backend: str) -> list[dict[str, Any]]:
         raise NotImplementedError(f"backend {backend!r} does not exist at this commit")
     if isinstance(records, str):
         raise RuntimeError(f"scenario failed for {backend}: {records}")
+    rows = [r for r in records if r["case"] == case]
+    if rows and all(r["status"] == "not supported" for r in rows):
+        raise NotImplementedError(f"{case}: not supported: {rows[0]['detail']}")
     return records  # type: ignore[no-any-return]
 
 

@@ -27,7 +27,7 @@ class Overhead:
     setup_cache.timeout = 900  # type: ignore[attr-defined]
 
     def setup(self, cache: dict[str, Any], backend: str, rate: str) -> None:
-        self.records = require(cache, backend)
+        self.records = require(cache, backend, rate)
 
     def track_wall_overhead_pct(self, cache: dict[str, Any], backend: str, rate: str) -> float:
         return pick(self.records, rate, "wall_overhead_pct")
@@ -53,7 +53,7 @@ class Crash:
     setup_cache.timeout = 900  # type: ignore[attr-defined]
 
     def setup(self, cache: dict[str, Any], backend: str, case: str) -> None:
-        self.records = require(cache, backend)
+        self.records = require(cache, backend, case)
 
     def track_lost_per_trial_median(self, cache: dict[str, Any], backend: str, case: str) -> float:
         return pick(self.records, case, "lost_median")
@@ -79,7 +79,7 @@ class Rotation:
     setup_cache.timeout = 900  # type: ignore[attr-defined]
 
     def setup(self, cache: dict[str, Any], backend: str, case: str) -> None:
-        self.records = require(cache, backend)
+        self.records = require(cache, backend, case)
 
     def track_defects(self, cache: dict[str, Any], backend: str, case: str) -> float:
         return sum(pick(self.records, case, metric) for metric in ROTATION_DEFECTS)
@@ -100,7 +100,7 @@ class Memory:
     setup_cache.timeout = 900  # type: ignore[attr-defined]
 
     def setup(self, cache: dict[str, Any], backend: str, case: str) -> None:
-        self.records = require(cache, backend)
+        self.records = require(cache, backend, case)
 
     def track_peak_rss_bytes(self, cache: dict[str, Any], backend: str, case: str) -> float:
         return pick(self.records, case, "peak_rss_bytes")
