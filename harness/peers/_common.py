@@ -184,23 +184,6 @@ class PeerLogger(Logger):
         }
 
 
-class QueuedPeerCounts:
-    """``written``/``dropped`` for a peer feeding a ``queue.Queue`` to a listener thread (``self._queue``).
-
-    Records still queued are neither yet; once closed, what is left was put by a
-    call racing ``close()`` after the final drain, and is counted as dropped.
-    """
-
-    _queue: queue.Queue[Any]
-    _closed: bool
-
-    def _written(self, emitted: int, dropped: int) -> int:
-        return emitted - dropped - (0 if self._closed else self._queue.unfinished_tasks)
-
-    def _stranded(self) -> int:
-        return self._queue.unfinished_tasks if self._closed else 0
-
-
 def describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

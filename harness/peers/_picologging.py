@@ -29,8 +29,8 @@ from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
 from loggers._options import Options
 
-from ._common import PeerLogger, QueuedPeerCounts, describe
-from ._stdlib import WaitsForRoomOnStop, check_queue_options, drain_leftovers, wait_until_done
+from ._common import PeerLogger, describe
+from ._stdlib import ListenerQueuePeer, WaitsForRoomOnStop, check_queue_options
 
 _METHOD_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
 
@@ -100,7 +100,7 @@ class PicologgingFileLogger(_PicoPeer):
     name = "picologging-file"
 
 
-class PicologgingQueueLogger(QueuedPeerCounts, _PicoPeer):
+class PicologgingQueueLogger(ListenerQueuePeer, _PicoPeer):
     """``picologging-queue``: ``QueueHandler`` (formats in the caller) -> ``queue.Queue`` -> ``QueueListener`` -> FileHandler.
 
     Unbounded by default; ``queue_size`` with ``overflow="drop_new"`` bounds it (put_nowait).
@@ -126,22 +126,8 @@ class PicologgingQueueLogger(QueuedPeerCounts, _PicoPeer):
         handler = picologging.handlers.QueueHandler(self._queue)
         handler.setFormatter(PicoJsonFormatter())
         handler.handleError = self._on_handler_error  # a full queue: counted as dropped
+        self._queue_handler = handler
         return handler
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until the listener has written every queued record."""
-        return wait_until_done(self._queue, timeout)
-
-    def _shutdown(self) -> None:
-        """Drain and release; never raises (a failure is counted and reported once)."""
-        try:
-            self._listener.stop()  # waits for room for the sentinel, then joins: drains what was queued
-        except Exception as exc:
-            self._reporter.report(type(exc).__name__, f"stopping the QueueListener: {describe(exc)}")
-        self._logger.removeHandler(self._entry)
-        self._entry.close()
-        self._file_handler.close()
-        drain_leftovers(self._queue, self._closed_drop)
 
 
 class _PicoDrainingListener(WaitsForRoomOnStop, picologging.handlers.QueueListener):

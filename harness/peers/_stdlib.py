@@ -20,14 +20,14 @@ import logging
 import logging.handlers
 import queue
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
 from loggers._options import COMMON_OPTIONS, Options
 
-from ._common import PeerLogger, QueuedPeerCounts, describe
+from ._common import PeerLogger, describe
 
 #: Attributes every ``LogRecord`` has (and the formatter's own): never fields, never allowed in ``extra``.
 RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -153,7 +153,49 @@ class StdlibRotatingLogger(_StdlibPeer):
         refuse_backup_count_zero(cls.name, raw)
 
 
-class StdlibQueueLogger(QueuedPeerCounts, _StdlibPeer):
+class ListenerQueuePeer:
+    """Counts, flush and close of a peer whose ``QueueHandler`` feeds a ``queue.Queue`` to a ``QueueListener``.
+
+    Shared by stdlib-queue and picologging-queue; listed before the peer base
+    class. The peer sets ``_queue``, ``_queue_handler`` (the handler its logger
+    calls), ``_listener`` (a :class:`WaitsForRoomOnStop` listener) and
+    ``_file_handler``. Records still queued are neither written nor dropped yet;
+    once closed, what is left was put by a call racing ``close()`` after the
+    final drain, and is counted as dropped.
+    """
+
+    _queue: queue.Queue[Any]
+    _queue_handler: Any
+    _listener: Any
+    _file_handler: Any
+    _logger: Any
+    _reporter: Any
+    _closed: bool
+    _closed_drop: Callable[[], None]
+
+    def _written(self, emitted: int, dropped: int) -> int:
+        return emitted - dropped - (0 if self._closed else self._queue.unfinished_tasks)
+
+    def _stranded(self) -> int:
+        return self._queue.unfinished_tasks if self._closed else 0
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the listener has handled every queued record (its file handler flushes each)."""
+        return wait_until_done(self._queue, timeout)
+
+    def _shutdown(self) -> None:
+        """Drain and release; never raises (a failure is counted and reported once)."""
+        try:
+            self._listener.stop()  # waits for room for the sentinel, then joins: drains what was queued
+        except Exception as exc:
+            self._reporter.report(type(exc).__name__, f"stopping the QueueListener: {describe(exc)}")
+        self._logger.removeHandler(self._queue_handler)
+        self._queue_handler.close()
+        self._file_handler.close()
+        drain_leftovers(self._queue, self._closed_drop)
+
+
+class StdlibQueueLogger(ListenerQueuePeer, _StdlibPeer):
     """``stdlib-queue``: ``QueueHandler`` -> ``queue.Queue`` -> ``QueueListener`` thread -> FileHandler.
 
     The caller builds and copies the record (``prepare``) and enqueues it; the
@@ -193,22 +235,6 @@ class StdlibQueueLogger(QueuedPeerCounts, _StdlibPeer):
         handler.handleError = self._on_handler_error  # type: ignore[method-assign]
         self._queue_handler = handler
         return handler
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until the listener has handled every queued record (it flushes each)."""
-        return wait_until_done(self._queue, timeout)
-
-    def _shutdown(self) -> None:
-        """Drain and release; never raises (a failure is counted and reported once)."""
-        try:
-            self._listener.stop()  # waits for room for the sentinel, then joins: drains what was queued
-        except Exception as exc:
-            self._reporter.report(type(exc).__name__, f"stopping the QueueListener: {describe(exc)}")
-        self._logger.removeHandler(self._queue_handler)
-        self._queue_handler.close()
-        self._file_handler.close()
-        drain_leftovers(self._queue, self._closed_drop)
-
 
 class WaitsForRoomOnStop:
     """Mixin for a ``QueueListener`` (stdlib's or picologging's) whose ``stop()`` works on a full bounded queue.
