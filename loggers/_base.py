@@ -94,6 +94,10 @@ class CallCounter:
             self._reads += 1
             return seen
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: a fresh lock (another thread may have held it at fork); the count is kept."""
+        self._lock = threading.Lock()
+
 
 class Counters:
     """Mutable counters of one backend; mutate them only under the backend's lock."""

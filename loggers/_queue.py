@@ -272,5 +272,6 @@ class HandoffQueue:
         the parent's consumer had taken but not finished at fork time.
         """
         self._taken -= self._taken_since_fork - self._finished_total  # in flight in the parent
+        self._dropped_closed.reset_after_fork()
         self._init_state()
 

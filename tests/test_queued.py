@@ -509,3 +509,28 @@ def test_asyncio_aclose_while_writer_stalled_keeps_loop_running(log_path: Path, 
         assert log.stats()["dropped"] == 1
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("backend", IN_PROCESS_WRITERS)
+def test_fork_while_another_thread_holds_the_drop_counter_lock(backend: str, log_path: Path) -> None:
+    """The child must not inherit a held lock on the stats path (stats() would hang there)."""
+    log = loggers.create(backend, path=log_path)
+    with log._queue._dropped_closed._lock:  # type: ignore[attr-defined]  # as if stats() ran in another thread
+        pid = os.fork()
+        if pid == 0:  # child: stats, log, close, leave
+            code = 1
+            try:
+                log.stats()
+                log.info("child", seq=0)
+                log.close()
+                code = 0
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + GUARD_S
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0, "the child hung or failed"
+    log.close()
