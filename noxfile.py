@@ -2,18 +2,83 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+
 import nox
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
-PYTHON = "3.11"
+PYTHON = "3.11"  # the default interpreter: bench, report, asv
+#: Every interpreter ``requires-python`` claims; ``nox -s tests`` runs on each one present.
+PYTHONS = ["3.11", "3.12", "3.13"]
 
 
-@nox.session(python=PYTHON)
+def _find_pyenv_interpreters(versions: list[str]) -> None:
+    """Make pyenv's ``pythonX.Y`` of each version findable by nox (and asv) on PATH.
+
+    pyenv installs interpreters under ``$(pyenv root)/versions/X.Y.Z/bin`` and puts only its
+    shims on PATH, which fail for a version not selected. Each real ``pythonX.Y`` found there
+    is linked into ``.nox/interpreters/`` and that folder goes first on PATH (only ``pythonX.Y``
+    names: ``python3`` and ``pip`` stay what they were). A version found nowhere stays missing:
+    nox reports that session as skipped ("Python interpreter X.Y not found") and, on CI (``CI``
+    set), fails it, so CI never drops one silently.
+    """
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    links = os.path.abspath(os.path.join(".nox", "interpreters"))
+    for version in versions:
+        found = sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}")))
+        if not found:
+            continue
+        os.makedirs(links, exist_ok=True)
+        link = os.path.join(links, f"python{version}")
+        if os.path.realpath(link) != os.path.realpath(found[-1]):
+            if os.path.lexists(link):
+                os.remove(link)
+            os.symlink(found[-1], link)
+    if os.path.isdir(links):
+        os.environ["PATH"] = links + os.pathsep + os.environ.get("PATH", "")
+
+
+_find_pyenv_interpreters(PYTHONS)
+nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
+
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite (contract suite over every backend, scenarios, harness, reports)."""
+    """Run the test suite on each supported interpreter (contract suite over every backend, scenarios, harness).
+
+    ``nox -s tests`` runs 3.11, 3.12 and 3.13 (``nox -s tests-3.13`` one of them). Tests marked
+    ``slow`` (many-trial SIGKILL, multi-process rotation and fault-catalogue runs: the same code
+    paths as the fast tests, repeated) run on the default interpreter only, to keep CI within its
+    budget; every other test runs on all three. ``nox -s tests-3.13 -- -q`` runs all of them there.
+    """
     session.install("-e", ".[harness,dev,peers]")
-    session.run("pytest", *(session.posargs or ["-q"]))
+    _try_picologging(session)
+    args = session.posargs or ["-q"]
+    if session.python != PYTHON and not session.posargs:
+        args = [*args, "-m", "not slow"]
+    session.run("pytest", *args)
+
+
+def _try_picologging(session: nox.Session) -> None:
+    """picologging where the ``peers`` extra leaves it out (3.13+): try the install, log why it failed.
+
+    The peers registry then reports picologging ``UNAVAILABLE`` with the reason; nothing else fails.
+    """
+    import subprocess
+
+    if session.python in ("3.11", "3.12"):
+        return
+    python = os.path.join(session.bin, "python")
+    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "picologging"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        session.log("picologging installed")
+        return
+    errors = [line.strip() for line in done.stdout.splitlines() + done.stderr.splitlines() if "error:" in line]
+    session.warn(f"picologging does not install on {session.python}: {errors[0] if errors else 'pip failed'}")
 
 
 # -- reports, browser check, asv (reports/ and benchmarks/ own these) -------------------------
@@ -41,9 +106,6 @@ def browser(session: nox.Session) -> None:
     else report.html, built from results/latest when absent.
     Installs the Debian package ``chromium`` when missing and possible; otherwise fails saying so.
     """
-    import os
-    import shutil
-
     session.install("-e", ".[harness]")
     if not shutil.which("chromium"):
         if shutil.which("apt-get") and os.geteuid() == 0:
@@ -60,7 +122,6 @@ def browser(session: nox.Session) -> None:
 
 def _asv(session: nox.Session, *args: str, check: bool = True) -> int:
     """Run asv from the session's environment with HOME inside .asv/; return its exit code."""
-    import os
     import subprocess
 
     os.makedirs(ASV_HOME, exist_ok=True)
@@ -124,11 +185,24 @@ def bench(session: nox.Session) -> None:
     Fails on a correctness defect of a reference backend, on a crashed/timed-out cell of a reference backend, or when
     no reference backend has a non-``fail`` wall overhead verdict at 1 line/unit.
     """
-    import os
+    _bench(session, os.path.join("results", "latest"))
+
+
+@nox.session(python=[version for version in PYTHONS if version != PYTHON])
+def bench_on(session: nox.Session) -> None:
+    """``bench`` on another interpreter: ``nox -s bench_on-3.13`` writes results/latest-3.13 (and its report).
+
+    ``python -m harness compare results/latest results/latest-3.13`` then says at the top that the two
+    runs used different interpreters.
+    """
+    _bench(session, os.path.join("results", f"latest-{session.python}"))
+
+
+def _bench(session: nox.Session, out: str) -> None:
+    import subprocess
     import time
 
     session.install("-e", _extras(("harness", "peers")))
-    out = os.path.join("results", "latest")
     start = time.monotonic()
     session.run("python", "-m", "harness", "run", "--quick", "--force", "--out", out, *session.posargs)
     session.log(f"quick suite: {time.monotonic() - start:.0f} s")
@@ -136,8 +210,6 @@ def bench(session: nox.Session) -> None:
         session.run("python", "-m", "reports", "build", out, "-o", os.path.join(out, "report.html"))
     # Exit 3 = correct, but no reference backend meets the 5% overhead target. That fails this session, as it
     # should; CI (.ci/run) sets LOGBENCH_OVERHEAD_GATE=warn so that measured truth alone does not block landing.
-    import subprocess
-
     warn_only = os.environ.get("LOGBENCH_OVERHEAD_GATE") == "warn"
     check = [os.path.join(session.bin, "python"), "-m", "harness", "check", out, "--fail-on-failed-cells"]
     session.log(" ".join(check[1:]))

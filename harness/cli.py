@@ -89,14 +89,28 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from . import store
     from .compare import compare
 
-    _, old = store.load(args.old)
-    _, new = store.load(args.new)
+    old_meta, old = store.load(args.old)
+    new_meta, new = store.load(args.new)
+    for line in format_interpreter_mismatch(old_meta, new_meta):
+        print(line)
     findings = compare(old, new, args.threshold)
     for finding in findings:
         print(f"{finding.kind:>12}: {finding.text}")
     bad = sum(f.bad for f in findings)
     print(f"{bad} problem(s) ({args.old} -> {args.new}, threshold {args.threshold:g})")
     return 1 if bad else 0
+
+
+def format_interpreter_mismatch(old_meta: dict[str, object], new_meta: dict[str, object]) -> list[str]:
+    """Lines for the top of a comparison whose two runs used different interpreters (none when the same)."""
+    def interpreter(meta: dict[str, object]) -> str:
+        return f"{meta.get('implementation', '?')} {meta.get('python', '?')}"
+
+    before, after = interpreter(old_meta), interpreter(new_meta)
+    if before == after:
+        return []
+    return [f"INTERPRETERS DIFFER: OLD ran on {before}, NEW on {after}: every change below mixes "
+            "the interpreter's effect with the code's"]
 
 
 #: ``check``: the run is correct, but no reference backend meets the overhead target.

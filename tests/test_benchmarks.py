@@ -92,3 +92,22 @@ def test_helpers_skip_unsupported_and_fail_failed_cells() -> None:
     assert _common.require(unsupported, "sync", "c") == unsupported["sync"]
     assert _common.scenario("no_such_scenario", "run_it") is None
     json.dumps(_common.run_per_backend("no_such_scenario", "run_it", ["sync"]))  # the cache is plain data
+
+
+def test_asv_nox_and_pyproject_claim_the_same_interpreters() -> None:
+    """asv's matrix, nox's test sessions and ``requires-python`` name the same interpreters."""
+    import ast
+    import re
+    import tomllib
+
+    from asv.util import load_json
+
+    conf = load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    match = re.search(r"^PYTHONS = (\[.*\])", (ROOT / "noxfile.py").read_text(), re.MULTILINE)
+    assert match, "noxfile.py defines PYTHONS"
+    nox_pythons = ast.literal_eval(match.group(1))
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        requires = tomllib.load(file)["project"]["requires-python"]
+    assert conf["pythons"] == nox_pythons
+    assert requires == f">={nox_pythons[0]}"
+    assert nox_pythons == [f"3.{minor}" for minor in range(11, 11 + len(nox_pythons))]

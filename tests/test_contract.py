@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import stat
+import sys
 import threading
 from pathlib import Path
 
@@ -145,6 +146,59 @@ def test_stdlib_bridge(backend: str, log_path: Path) -> None:
     first, second = read_records(log_path)
     assert first["msg"] == "hello world" and first["user"] == 7 and first["logger"] == f"bridge.{backend}"
     assert second["level"] == "ERROR" and "RuntimeError: boom" in str(second["exc"])
+
+
+def test_bridge_handler_lock_works_where_stdlib_takes_it(backend: str, log_path: Path) -> None:
+    """stdlib takes ``handler.lock`` with ``with`` (3.13's ``Handler.handle``, ``setFormatter``) and
+    ``acquire``/``release`` (``logging.shutdown``): a ``None`` lock raised there on 3.13."""
+    with loggers.create(backend, path=log_path, level="INFO") as log:
+        handler = log.handler()
+        record = logging.LogRecord("locks", logging.INFO, __file__, 1, "via %s", ("base handle",), None)
+        with handler.lock:  # what 3.13's Handler.handle does around emit
+            handler.emit(record)
+        logging.Handler.handle(handler, record)  # the base class's own path, lock included
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.acquire()
+        handler.release()
+        handler.flush()
+        handler.close()
+    assert [r["msg"] for r in read_records(log_path)] == ["via base handle", "via base handle"]
+
+
+def test_bridge_runs_handler_filters_and_takes_a_replaced_record(backend: str, log_path: Path) -> None:
+    def redact(record: logging.LogRecord) -> logging.LogRecord | bool:
+        if record.getMessage() == "drop me":
+            return False
+        copy = logging.makeLogRecord(vars(record))
+        copy.msg, copy.args = "redacted", ()
+        return copy
+
+    class Capture(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    std = logging.getLogger(f"bridge-filter.{backend}")
+    std.propagate = False
+    stdlib_handler = Capture()  # what this interpreter's own Handler.handle does with the same filter
+    stdlib_handler.addFilter(redact)
+    with loggers.create(backend, path=log_path, level="INFO") as log:
+        handler = log.handler()
+        handler.addFilter(redact)
+        std.addHandler(handler)
+        std.addHandler(stdlib_handler)
+        try:
+            std.warning("drop me")
+            std.warning("secret %s", "token")
+        finally:
+            std.removeHandler(handler)
+            std.removeHandler(stdlib_handler)
+    expected = ["redacted"] if sys.version_info >= (3, 12) else ["secret token"]  # 3.12: filters may return a record
+    assert stdlib_handler.messages == expected
+    assert [r["msg"] for r in read_records(log_path)] == expected
 
 
 def test_concurrent_threads_lose_tear_and_duplicate_nothing(backend: str, log_path: Path) -> None:

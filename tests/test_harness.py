@@ -31,8 +31,8 @@ def _overhead(backend: str, value: float, low: float, high: float, verdict: str)
     return _rec("overhead", backend, "rate=1/unit", "wall_overhead_pct", value, low=low, high=high, verdict=verdict)
 
 
-def _save(path: Path, records: list[dict[str, Any]]) -> str:
-    store.save(str(path), META, records)
+def _save(path: Path, records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> str:
+    store.save(str(path), meta or META, records)
     return str(path)
 
 
@@ -152,8 +152,17 @@ BASE = [
 ]
 
 
-def test_compare_identical_runs_pass(tmp_path: Path) -> None:
+def test_compare_identical_runs_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", *_pair(tmp_path, BASE, BASE)]) == 0
+    assert "INTERPRETERS DIFFER" not in capsys.readouterr().out
+
+
+def test_compare_across_interpreters_says_so_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = _save(tmp_path / "old", BASE, {**META, "implementation": "CPython", "python": "3.11.7"})
+    new = _save(tmp_path / "new", BASE, {**META, "implementation": "CPython", "python": "3.13.0"})
+    assert main(["compare", old, new]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("INTERPRETERS DIFFER") and "3.11.7" in first and "3.13.0" in first
 
 
 @pytest.mark.parametrize(

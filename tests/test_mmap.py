@@ -114,6 +114,7 @@ def _assert_exactly_returned(path: Path, returned: int) -> None:
     assert returned <= len(seqs) <= returned + 1  # + the call that returned as we killed
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_application_loses_no_returned_record(tmp_path: Path) -> None:
     rng = random.Random(1234)
     trials = 0
@@ -130,6 +131,7 @@ def test_sigkill_of_the_application_loses_no_returned_record(tmp_path: Path) -> 
     assert trials >= 200
 
 
+@pytest.mark.slow
 def test_sigkill_of_application_and_writer_then_recovery_exactly_once(tmp_path: Path) -> None:
     rng = random.Random(99)
     recovered_total = 0

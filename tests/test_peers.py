@@ -315,6 +315,7 @@ def test_peer_classes_carry_the_verifier_hooks(tmp_path: Path) -> None:
     assert peers.peer_class("stdlib-rotating").log_files(path) == [str(path)]  # no app.log.N here
 
 
+@pytest.mark.slow
 def test_rotation_scenario_counts_loguru_rotated_files(tmp_path: Path) -> None:
     """loguru names rotated files ``app.<timestamp>.log`` and nests fields: no false loss."""
     from scenarios.rotation import run_rotation
@@ -327,6 +328,7 @@ def test_rotation_scenario_counts_loguru_rotated_files(tmp_path: Path) -> None:
     assert all(r.status == "ok" for r in records if r.case == "multi-process")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("peer_name", ["stdlib-file", "stdlib-queue", "loguru-file", "loguru-enqueue"])
 def test_crash_scenario_counts_peer_records(peer_name: str, tmp_path: Path) -> None:
     """Graceful exits lose nothing (queued peers drain at exit); a kill loses no promised record."""
@@ -385,6 +387,7 @@ def test_bounded_queue_peer_counts_every_drop_and_closes_when_full(peer_name: st
     assert keys == sorted(set(keys))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("peer_name", [n for n in AVAILABLE if n.startswith("loguru-")])
 def test_fault_catalogue_reads_loguru_nested_records(peer_name: str) -> None:
     """loguru's serialize=True layout is read through its record_view: its cases are judged, not "not supported"."""
@@ -394,3 +397,18 @@ def test_fault_catalogue_reads_loguru_nested_records(peer_name: str) -> None:
     assert outcome.applicable and outcome.ok, outcome.detail
     outcome = faults._run_isolated("external_rotation", peers.peer_factory(peer_name))
     assert outcome.applicable and not outcome.ok and "new file 0 records" in outcome.detail  # a known loguru defect
+
+
+def test_stdlib_queue_peer_uses_its_interpreters_documented_setup() -> None:
+    """3.12+: the QueueHandler and its listener come from dictConfig's handler factory (``listener`` key)."""
+    import logging
+    import queue
+
+    from harness.peers._stdlib import DrainingListener, queue_handler_as_configured
+
+    q: queue.Queue[object] = queue.Queue(8)
+    target = logging.NullHandler()
+    handler = queue_handler_as_configured(q, target)
+    assert isinstance(handler, logging.handlers.QueueHandler) and handler.queue is q
+    assert isinstance(handler.listener, DrainingListener)
+    assert handler.listener.queue is q and handler.listener.handlers == (target,)

@@ -33,6 +33,7 @@ import functools
 import importlib
 import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -69,11 +70,20 @@ _CATALOGUE: dict[str, tuple[str, str | None]] = {
 ALL_PEERS: tuple[str, ...] = tuple(_CATALOGUE)
 
 
+#: Why picologging is missing on 3.13+, from the attempt ``nox -s tests`` makes there (``pip install picologging``).
+PICOLOGGING_ON_313 = (
+    "picologging is not installed: 0.9.3 (the newest release, 2026-12) has no wheel for CPython 3.13 and its "
+    "source build fails (\u2018_PyTime_t\u2019 does not name a type: a private C API removed in 3.13)"
+)
+
+
 def _unavailable_reason(package: str | None) -> str | None:
     """None if ``package`` can be used here, else why not (checked once, at import)."""
     if package is None:
         return None
     if importlib.util.find_spec(package) is None:
+        if package == "picologging" and sys.version_info >= (3, 13):
+            return PICOLOGGING_ON_313
         return f"{package} is not installed (pip install 'logbench[peers]')"
     if package == "picologging":  # a C extension: installed is not the same as importable
         try:

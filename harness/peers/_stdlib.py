@@ -17,8 +17,10 @@ stderr instead of one traceback per record.
 from __future__ import annotations
 
 import logging
+import logging.config
 import logging.handlers
 import queue
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -199,7 +201,8 @@ class StdlibQueueLogger(ListenerQueuePeer, _StdlibPeer):
     """``stdlib-queue``: ``QueueHandler`` -> ``queue.Queue`` -> ``QueueListener`` thread -> FileHandler.
 
     The caller builds and copies the record (``prepare``) and enqueues it; the
-    listener formats and writes. Unbounded by default; ``queue_size`` bounds it and
+    listener formats and writes. Set up per interpreter as its users would
+    (:func:`queue_handler_as_configured`: dictConfig's QueueHandler entry on 3.12+). Unbounded by default; ``queue_size`` bounds it and
     a full queue drops the new record (``put_nowait``), so only ``overflow="drop_new"``
     is accepted. With ``max_bytes`` the listener's handler is a RotatingFileHandler.
     ``written`` = emitted - dropped - records still queued; exact after ``flush``/``close``.
@@ -217,7 +220,6 @@ class StdlibQueueLogger(ListenerQueuePeer, _StdlibPeer):
     def __init__(self, options: Options) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(options.queue_size if options.overflow == "drop_new" else 0)
         super().__init__(options)
-        self._listener = DrainingListener(self._queue, self._file_handler)
         self._listener.start()
         # The logging docs: "call stop() ... before application exit"; a correct user does, so does the adapter.
         _lifecycle.track(self)
@@ -227,14 +229,38 @@ class StdlibQueueLogger(ListenerQueuePeer, _StdlibPeer):
         self._queue = queue.Queue(self._queue.maxsize)
         self._queue_handler.queue = self._queue
         self._listener = DrainingListener(self._queue, self._file_handler)
+        self._queue_handler.listener = self._listener
         if not self._closed:
             self._listener.start()
 
     def _entry_handler(self) -> logging.Handler:
-        handler = logging.handlers.QueueHandler(self._queue)
+        handler = queue_handler_as_configured(self._queue, self._file_handler)
         handler.handleError = self._on_handler_error  # type: ignore[method-assign]
         self._queue_handler = handler
+        self._listener = handler.listener
         return handler
+
+
+def queue_handler_as_configured(q: queue.Queue[Any], target: logging.Handler) -> Any:
+    """A ``QueueHandler`` on ``q`` with a :class:`DrainingListener` into ``target``, as this Python's users set it up.
+
+    3.12+: the logging cookbook's dictConfig setup ("handlers" and "listener" keys on a
+    ``QueueHandler`` entry; the handler's ``.listener`` is started by the application),
+    built by dictConfig's own handler factory (``dictConfigClass(...).configure_handler``),
+    without ``dictConfig()``'s process-wide reset, which would close every other handler
+    in the process. 3.11, whose dictConfig has no such keys: the handler and listener
+    built by hand, as its cookbook shows. Either way the listener is ``handler.listener``.
+    """
+    if sys.version_info >= (3, 12):
+        configurator = logging.config.dictConfigClass({"version": 1, "handlers": {"target": target}})
+        handler = configurator.configure_handler({
+            "class": "logging.handlers.QueueHandler", "handlers": ["target"], "queue": q,
+            "listener": DrainingListener, "respect_handler_level": False,
+        })
+    else:
+        handler = logging.handlers.QueueHandler(q)
+        handler.listener = DrainingListener(q, target)  # type: ignore[attr-defined]
+    return handler
 
 class WaitsForRoomOnStop:
     """Mixin for a ``QueueListener`` (stdlib's or picologging's) whose ``stop()`` works on a full bounded queue.
