@@ -30,13 +30,19 @@ def failed_record(scenario: str, backend: str, detail: str) -> dict[str, Any]:
     return ResultRecord(scenario, backend, "", "cell", None, "-", status="failed", detail=detail).as_dict()
 
 
-def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float) -> list[dict[str, Any]]:
-    """Run ``backend`` x ``scenario`` in a child process; its records, or one failed-cell record."""
+def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
+               artifacts_dir: str | None = None) -> list[dict[str, Any]]:
+    """Run ``backend`` x ``scenario`` in a child process; its records, or one failed-cell record.
+
+    ``artifacts_dir`` (the run's results directory) is offered to scenarios that keep files there
+    (the ``caller`` scenario's pyperf JSON).
+    """
     scratch = tempfile.mkdtemp(prefix="logbench-cell-")
     try:
         spec: dict[str, Any] = {"backend": backend, "scenario": scenario, "quick": quick,
                 "workdir": os.path.join(scratch, "work"), "out": os.path.join(scratch, "records.json"),
-                "dump_after": max(timeout - 2.0, timeout * 0.9)}
+                "dump_after": max(timeout - 2.0, timeout * 0.9),
+                "artifacts_dir": None if artifacts_dir is None else os.path.abspath(artifacts_dir)}
         os.makedirs(spec["workdir"])
         spec_path = os.path.join(scratch, "spec.json")
         with open(spec_path, "w", encoding="utf-8") as file:

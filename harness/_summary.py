@@ -1,7 +1,7 @@
 """The end-of-run summary: backend x scenario in one text table (format only; cli.py prints).
 
 Columns: wall and CPU overhead at 1 line/unit (median %, 95% interval, verdict),
-p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
+ns per call of the small record on pyperf (median, 95% interval), p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
 records lost per SIGKILL trial (median and max over trials), rotation verdict,
 asyncio loop lag p99 (worst rate). ``-``: scenario not run for that backend;
 ``FAILED``: the cell crashed or timed out (see results.json detail);
@@ -72,6 +72,19 @@ def _scaled(case: str | None, metric: str, scale: float, unit: str, fmt: str = "
     return render
 
 
+def _with_interval(case: str, metric: str, fmt: str) -> Callable[[pd.DataFrame], str]:
+    """``value [low-high]`` of one summary record."""
+    def render(rows: pd.DataFrame) -> str:
+        chosen = _pick(rows, case, metric)
+        if chosen.empty or _num(chosen.iloc[0]["value"]) is None:
+            return "-"
+        row = chosen.iloc[0]
+        low, high = _num(row["low"]), _num(row["high"])
+        text = fmt.format(_num(row["value"]))
+        return text + (f" [{fmt.format(low)}-{fmt.format(high)}]" if low is not None and high is not None else "")
+    return render
+
+
 def _crash(rows: pd.DataFrame) -> str:
     sigkill = rows[rows["case"].str.startswith("sigkill")]
     trials = [v for v in (_num(x) for x in sigkill[sigkill["metric"] == "lost_records"]["value"]) if v is not None]
@@ -92,6 +105,7 @@ def _verdicts(rows: pd.DataFrame) -> str:
 COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], str]], ...] = (
     ("wall ovh @1/unit [95%]", "overhead", _overhead("wall_overhead_pct", True)),
     ("cpu ovh", "overhead", _overhead("cpu_overhead_pct", False)),
+    ("caller ns (small) [95%]", "caller", _with_interval("record=small", "ns_per_call", "{:.0f}")),
     ("p99.9 lat", "latency", _scaled("steady", "p99_9_ns", 1000.0, "us")),
     ("rec/s 1thr", "throughput", _scaled("threads=1", "records_per_s", 1000.0, "k", "{:.0f}")),
     ("peak RSS", "memory", _scaled("burst", "peak_rss_bytes", 1e6, "MB")),

@@ -73,7 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"{' (quick)' if args.quick else ''} -> {args.out}", file=sys.stderr)
     start = time.monotonic()
     records = run_matrix(backends, scenarios, quick=args.quick, timeout=args.timeout,
-                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+                         progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dir=args.out)
     meta["finished_at"] = metadata.now_iso()
     meta["elapsed_s"] = round(time.monotonic() - start, 1)
     json_path, csv_path = store.save(args.out, meta, records, overwrite=args.force)

@@ -28,8 +28,12 @@ def run_matrix(
     quick: bool,
     timeout: float | None = None,
     progress: Callable[[str], None] = lambda line: None,
+    artifacts_dir: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every cell; all records (failed cells included) in run order."""
+    """Run every cell; all records (failed cells included) in run order.
+
+    ``artifacts_dir``: the results directory, where scenarios may keep files (pyperf JSON).
+    """
     def limit_for(scenario: str) -> float:
         if timeout is not None:
             return timeout
@@ -43,7 +47,7 @@ def run_matrix(
         for backend in backends:
             done += 1
             cell_start = time.monotonic()
-            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit_for(scenario))
+            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit_for(scenario), artifacts_dir=artifacts_dir)
             records += rows
             took = time.monotonic() - cell_start
             outcome = "FAILED" if any(r.get("status") == "failed" for r in rows) else "ok"

@@ -104,6 +104,26 @@ def figure_overhead(results: Results) -> str | None:
     return _svg(fig)
 
 
+def figure_caller(results: Results) -> str | None:
+    """ns per logging call on pyperf, per backend and record shape, 95% interval bars, log scale."""
+    rows = _ok(results, "caller")
+    rows = rows[rows["metric"] == "ns_per_call"]
+    if rows.empty:
+        return None
+    style = Style(results)
+    order = ["record=filtered", "record=small", "record=medium", "record=large"]
+    cases = [c for c in order if c in set(rows["case"])] + sorted(set(rows["case"]) - set(order))
+    fig, ax = plt.subplots(figsize=(11, 4))
+    _grouped_bars(ax, style, rows, cases, errors=True)
+    ax.set_yscale("log")
+    ax.set_ylabel("caller wall time per call (ns, log)")
+    ax.set_xlabel("record shape (filtered: a call below the level)")
+    ax.set_title("Caller cost per call on pyperf (median, 95% interval)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def _rate_key(case: str) -> tuple[float, str]:
     match = re.match(r"rate=([0-9.]+)/([0-9.]*)", case)
     if not match:
@@ -210,6 +230,7 @@ def figure_crash(results: Results) -> str | None:
 
 FIGURES: dict[str, tuple[str, str, Callable[[Results], str | None]]] = {
     "fig-overhead": ("overhead", "Overhead per backend and logging rate", figure_overhead),
+    "fig-caller": ("caller", "Caller cost per call (pyperf)", figure_caller),
     "fig-latency": ("latency", "Caller latency percentiles", figure_latency),
     "fig-throughput": ("throughput", "Throughput vs producer threads", figure_throughput),
     "fig-memory": ("memory", "Peak memory and queue depth under burst / slow sink", figure_memory),

@@ -20,7 +20,7 @@ from benchmarks import _common
 from benchmarks.bench_caller import CallerCost
 
 EXPECTED = {
-    "bench_caller.CallerCost.time_info",
+    "bench_caller.CallerCost.track_ns_per_call",
     "bench_caller.BurstMemory.peakmem_burst",
     "bench_scenarios.Overhead.track_wall_overhead_pct",
     "bench_scenarios.Crash.track_lost_per_trial_max",
@@ -33,7 +33,7 @@ def test_asv_discovers_the_suite() -> None:
     names = {b.name for b in asv_runner_discovery.disc_benchmarks(str(ROOT / "benchmarks"))}
     assert EXPECTED <= names, EXPECTED - names
     kinds = {name.rsplit(".", 1)[1].split("_", 1)[0] for name in names}
-    assert kinds == {"time", "track", "peakmem"}
+    assert kinds == {"track", "peakmem"}  # no time_: asv#966 makes one-call time_ benchmarks lie
 
 
 def test_asv_check_passes_without_touching_home(tmp_path: pathlib.Path) -> None:
@@ -56,21 +56,17 @@ def test_asv_config_keeps_everything_under_ignored_dot_asv() -> None:
     assert "build" in conf["build_command"][0]
 
 
-def test_caller_benchmark_runs_one_backend() -> None:
+def test_caller_benchmark_reports_the_caller_scenarios_figure() -> None:
+    """asv's caller history is the ``caller`` scenario's pyperf median, not a one-call ``time_`` sample."""
+    cache = _common.run_per_backend("caller", "run_caller", ["sync"], shapes=("small", "filtered"))
+    records = {r["case"]: r for r in cache["sync"]}
     bench = CallerCost()
-    bench.setup("sync")
-    try:
-        for _ in range(3):
-            bench.time_info("sync")
-        bench.time_info_below_level("sync")
-        path = pathlib.Path(bench.tmp) / "app.log"
-    finally:
-        bench.teardown("sync")
-    assert not path.parent.exists()
-    skipped = CallerCost()
+    for record in ("small", "filtered"):
+        bench.setup(cache, "sync", record)
+        assert bench.track_ns_per_call(cache, "sync", record) == records[f"record={record}"]["value"]
+    assert records["record=filtered"]["value"] < records["record=small"]["value"]
     with pytest.raises(NotImplementedError):
-        skipped.setup("no-such-backend-here")
-    skipped.teardown("no-such-backend-here")  # asv tears down after a skipped setup too
+        CallerCost().setup(cache, "no-such-backend-here", "small")
 
 
 def test_helpers_skip_unsupported_and_fail_failed_cells() -> None:

@@ -42,7 +42,7 @@ def _choice_row(page: str, need: str) -> tuple[str, str]:
 
 def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
     page = _build(tmp_path)
-    assert page.count("<svg") == len(FIGURES) == 5
+    assert page.count("<svg") == len(FIGURES) == 6
     for section_id in SECTION_IDS:
         assert f'<section id="{section_id}">' in page
     for figure_id in FIGURES:
@@ -98,7 +98,7 @@ def test_missing_data_says_so(tmp_path: pathlib.Path) -> None:
     assert "no data: scenario loop_lag not run" in _choice_row(page, "asyncio application")[1]
     assert "no data: scenario overhead not run" in _section(page, "fig-overhead")
     assert "no data: scenario faults not run" in _section(page, "faults")
-    assert page.count("<svg") == 3  # latency, throughput, memory still drawn
+    assert page.count("<svg") == 4  # caller, latency, throughput, memory still drawn
     assert _choice_row(page, "Several processes writing one file")[0] == "asyncio, fastlog (peer), sync"
 
 

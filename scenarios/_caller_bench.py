@@ -1,0 +1,82 @@
+"""pyperf worker script of the ``caller`` scenario: ``python scenarios/_caller_bench.py --factory F.pickle -o OUT.json``.
+
+Run by :mod:`scenarios.caller` as a subprocess, never imported by a test: pyperf's
+``Runner`` parses ``sys.argv`` and re-launches this file for its calibration and
+worker processes (one ``Runner`` per process). Each record shape is one pyperf
+benchmark, ``bench_time_func`` timing ``loops`` calls of one logging call on a
+logger created once per worker process; the logger is flushed after each timed
+batch, outside the timing, so a queue never carries one sample's records into the next.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+if __name__ == "__main__":  # run as a script by pyperf: make the project importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from scenarios._records import RECORD_SHAPES, record_for  # noqa: E402
+
+
+def time_calls(log: Any, shape: str) -> Callable[[int], float]:
+    """pyperf's time function for ``shape``: seconds for ``loops`` calls, the flush after them untimed."""
+    msg, fields = record_for(shape)
+    call = log.debug if shape == "filtered" else log.info
+
+    def timed(loops: int) -> float:
+        counter = time.perf_counter
+        start = counter()
+        for _ in range(loops):
+            call(msg, **fields)
+        elapsed = counter() - start
+        log.flush(timeout=30.0)
+        return elapsed
+
+    return timed
+
+
+def main() -> None:
+    import pyperf  # type: ignore[import-untyped]
+
+    runner = pyperf.Runner(add_cmdline_args=_pass_to_workers)
+    runner.argparser.add_argument("--factory", required=True, help="pickled backend factory(path=..., level=...)")
+    runner.argparser.add_argument("--shapes", default=",".join(RECORD_SHAPES), help="comma-separated record shapes")
+    runner.argparser.add_argument("--logdir", default=None, help="where worker processes put their log files")
+    args = runner.parse_args()
+    with open(args.factory, "rb") as file:
+        factory = pickle.load(file)
+    if not args.worker:  # the parent only spawns workers and collects their values
+        for shape in args.shapes.split(","):
+            runner.bench_time_func(f"caller[{shape}]", _unused)
+        return
+    directory = tempfile.mkdtemp(prefix="logbench-caller-", dir=args.logdir)
+    log = factory(path=os.path.join(directory, "caller.log"), level="INFO")
+    try:
+        log.flush(timeout=10.0)
+        for shape in args.shapes.split(","):
+            runner.bench_time_func(f"caller[{shape}]", time_calls(log, shape))
+    finally:
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _pass_to_workers(command: list[str], args: Any) -> None:
+    """pyperf's hook: the options its worker processes need (it passes only its own)."""
+    command.extend(["--factory", args.factory, "--shapes", args.shapes])
+    if args.logdir:
+        command.extend(["--logdir", args.logdir])
+
+
+def _unused(loops: int) -> float:
+    raise RuntimeError("the pyperf parent process never times")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The ``caller`` scenario: pyperf runs as a subprocess, its JSON is kept and loads, records carry intervals."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+from pathlib import Path
+
+import pyperf
+import pytest
+
+import loggers
+from scenarios._records import RECORD_SHAPES, record_for
+from scenarios.caller import run_caller
+
+
+def test_record_shapes_are_what_their_names_say() -> None:
+    assert len(record_for("small")[1]) == 3
+    medium = record_for("medium")[1]
+    assert len(medium) == 10 and any(isinstance(v, dict) for v in medium.values())
+    assert len(record_for("large")[0]) == 1024
+    with pytest.raises(ValueError, match="unknown record shape"):
+        record_for("huge")
+    assert set(RECORD_SHAPES) == {"small", "medium", "large", "filtered"}
+
+
+def test_caller_keeps_pyperf_json_that_pyperf_compares(tmp_path: Path) -> None:
+    factory = functools.partial(loggers.create, "sync")
+    runs = []
+    for name in ("a", "b"):
+        records = run_caller(factory, backend="sync", quick=True, workdir=str(tmp_path),
+                             artifacts_dir=str(tmp_path / name), shapes=("small", "filtered"))
+        runs.append(records)
+        suite = pyperf.BenchmarkSuite.load(str(tmp_path / name / "pyperf" / "sync.json"))
+        assert sorted(suite.get_benchmark_names()) == ["caller[filtered]", "caller[small]"]
+    for records in runs:
+        by_case = {r.case: r for r in records}
+        assert set(by_case) == {"record=small", "record=filtered"}
+        for record in records:
+            assert record.metric == "ns_per_call" and record.unit == "ns"
+            assert record.low is not None and record.high is not None
+            assert 0 < record.low <= record.value <= record.high
+        # a filtered call does no I/O: cheaper than a written one, whatever the machine's noise
+        assert by_case["record=filtered"].high < by_case["record=small"].low
+    done = subprocess.run([sys.executable, "-m", "pyperf", "compare_to",
+                           str(tmp_path / "a" / "pyperf" / "sync.json"), str(tmp_path / "b" / "pyperf" / "sync.json")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "caller[small]" in done.stdout or "Benchmark hidden" in done.stdout or "ms" in done.stdout
+
+
+def test_caller_reports_a_failing_pyperf_run(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="pyperf exited"):
+        run_caller(functools.partial(loggers.create, "sync"), backend="sync", quick=True,
+                   workdir=str(tmp_path), shapes=("no-such-shape",))
