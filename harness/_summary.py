@@ -1,7 +1,7 @@
 """The end-of-run summary: backend x scenario in one text table (format only; cli.py prints).
 
 Columns: wall and CPU overhead at 1 line/unit (median %, 95% interval, verdict),
-ns per call of the small record on pyperf (median, 95% interval), p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
+the sustainable rate (highest measured lines/s wholly below 5%), ns per call of the small record on pyperf (median, 95% interval), p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
 records lost per SIGKILL trial (median and max over trials), rotation verdict,
 asyncio loop lag p99 (worst rate). ``-``: scenario not run for that backend;
 ``FAILED``: the cell crashed or timed out (see results.json detail);
@@ -105,6 +105,7 @@ def _verdicts(rows: pd.DataFrame) -> str:
 COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], str]], ...] = (
     ("wall ovh @1/unit [95%]", "overhead", _overhead("wall_overhead_pct", True)),
     ("cpu ovh", "overhead", _overhead("cpu_overhead_pct", False)),
+    ("lines/s @5%", "overhead", _scaled("sweep", "sustainable_lines_per_s", 1000.0, "k", ">={:.1f}")),
     ("caller ns (small) [95%]", "caller", _with_interval("record=small", "ns_per_call", "{:.0f}")),
     ("p99.9 lat", "latency", _scaled("steady", "p99_9_ns", 1000.0, "us")),
     ("rec/s 1thr", "throughput", _scaled("threads=1", "records_per_s", 1000.0, "k", "{:.0f}")),

@@ -29,7 +29,7 @@ __all__ = ["Finding", "compare", "gate"]
 
 KEY = ["scenario", "backend", "case", "metric"]
 LOWER_IS_BETTER_SUFFIXES = ("_ns", "_bytes", "_ms")
-HIGHER_IS_BETTER = ("records_per_s",)
+HIGHER_IS_BETTER = ("records_per_s", "sustainable_lines_per_s")
 GATE_CASE = "rate=1/unit"
 
 

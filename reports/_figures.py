@@ -98,10 +98,59 @@ def figure_overhead(results: Results) -> str | None:
     ax.set_yscale("symlog", linthresh=10.0)  # linear near the 5% target, logarithmic for the +100s of % of slow peers
     ax.set_ylabel("wall-time overhead vs no logging (%, symlog)")
     ax.set_xlabel("logging rate (records per work unit)")
-    ax.set_title("Overhead per backend and logging rate (median, 95% interval)")
+    ax.set_title("Overhead per backend and logging rate (median, 95% interval)" + _resolution(results, rows))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _svg(fig)
+
+
+def figure_sustainable(results: Results) -> str | None:
+    """Wall overhead against the application's lines/s (log x), 5% line, each backend's sustainable rate marked."""
+    rows = _ok(results, "overhead")
+    overhead = rows[rows["metric"] == "wall_overhead_pct"]
+    unit_us = rows[rows["metric"] == "unit_us"].set_index(["backend", "case"])["value"]
+    sustainable = rows[rows["metric"] == "sustainable_lines_per_s"].set_index("backend")["value"]
+    if overhead.empty or unit_us.empty:
+        return None
+    style = Style(results)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for backend in style.backends(overhead["backend"]):
+        sub = overhead[overhead["backend"] == backend]
+        points = sorted(
+            (_lines_per_s(str(case), float(unit_us[(backend, case)])), float(v), float(lo), float(hi))
+            for case, v, lo, hi in zip(sub["case"], sub["value"], sub["low"], sub["high"])
+            if (backend, case) in unit_us.index and _lines_per_s(str(case), 1.0) is not None
+        )
+        if not points:
+            continue
+        x, y, low, high = (np.array(column) for column in zip(*points))
+        yerr = np.nan_to_num(np.array([y - low, high - y]), nan=0.0).clip(min=0)
+        ax.errorbar(x, y, yerr=yerr, marker="o", markersize=3, capsize=2, linewidth=1,
+                    linestyle="--" if results.is_peer(backend) else "-", color=style.colour[backend],
+                    label=style.label(backend))
+        best = sustainable.get(backend)
+        if best is not None and best == best and best > 0:
+            near = min(points, key=lambda p: abs(p[0] - best))
+            ax.plot([near[0]], [near[1]], marker="*", markersize=12, color=style.colour[backend],
+                    markeredgecolor="black", linestyle="none")
+    ax.axhline(5.0, color="red", linestyle="--", linewidth=1, label="5% target")
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=10.0)
+    ax.set_xlabel("application's logging rate (lines per second of its work, log)")
+    ax.set_ylabel("wall-time overhead (%, symlog)")
+    ax.set_title("Overhead against logging rate; star: highest measured rate wholly below 5%")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def _lines_per_s(case: str, unit_us: float) -> float | None:
+    """lines/s of a ``rate=N/unit`` or ``rate=1/Munits`` case at ``unit_us`` per unit (None: another case)."""
+    match = re.fullmatch(r"rate=(\d+)/(\d*)units?", case)
+    if not match:
+        return None
+    lines, units = int(match.group(1)), int(match.group(2) or 1)
+    return lines / units / (unit_us * 1e-6)
 
 
 def figure_caller(results: Results) -> str | None:
@@ -122,6 +171,15 @@ def figure_caller(results: Results) -> str | None:
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _svg(fig)
+
+
+def _resolution(results: Results, rows: pd.DataFrame) -> str:
+    """What the run can resolve: the half-width of the baseline's own interval (null against null) at the gate rate."""
+    own = rows[rows["backend"].isin(results.baseline_backends) & (rows["case"] == "rate=1/unit")]
+    if own.empty or own["low"].isna().all():
+        return ""
+    half = float((own["high"] - own["low"]).iloc[0]) / 2
+    return f"\nthis run resolves \u00b1{half:.1f} points ({own['backend'].iloc[0]} against itself at rate=1/unit)"
 
 
 def _rate_key(case: str) -> tuple[float, str]:
@@ -230,6 +288,7 @@ def figure_crash(results: Results) -> str | None:
 
 FIGURES: dict[str, tuple[str, str, Callable[[Results], str | None]]] = {
     "fig-overhead": ("overhead", "Overhead per backend and logging rate", figure_overhead),
+    "fig-sustainable": ("overhead", "Overhead against logging rate (sustainable rate)", figure_sustainable),
     "fig-caller": ("caller", "Caller cost per call (pyperf)", figure_caller),
     "fig-latency": ("latency", "Caller latency percentiles", figure_latency),
     "fig-throughput": ("throughput", "Throughput vs producer threads", figure_throughput),

@@ -2,7 +2,8 @@
 
 Workload: a pure-Python request handler (``scenarios._workload``), calibrated at
 the start so one unit takes about ``unit_target_us`` (20 µs) on this machine.
-Rates: 1 line per unit, 1 line per 10 units, 5 lines per unit.
+Rates: a sweep from 1 line per 20 units to 5 lines per unit (:data:`RATES`; the
+quick suite measures :data:`QUICK_RATES`). ``rate=1/unit`` is the CI gate's case.
 
 Measurement, per rate: repeated A/B *pairs* in this one process, the order
 alternating each pair. One half of a pair ("block") runs ``units`` units logging
@@ -19,13 +20,24 @@ A is the ``null`` backend, B the backend under test. Per pair:
 live ones via psutil, reaped ones via ``getrusage(RUSAGE_CHILDREN)``). Median and distribution-free 95% interval of the per-pair values
 (``scenarios._stats``); verdict ``pass``/``fail``/``inconclusive`` against 5%.
 
-Pairs continue until ``min_pairs`` are done and the per-rate time budget is
-spent (or ``max_pairs``): quick mode keeps the whole scenario to a few seconds.
+Precision: each half starts after a short untimed warm-up through its logger
+and a full collection, so a cold first call or a collection left over from the
+other half does not land in one half of a pair (the collector stays on while
+timed: collections caused by a backend's allocations are the application's cost). Pairs continue until ``min_pairs`` are done and the per-rate
+time budget is spent (or ``max_pairs``); the gate's case gets the most pairs.
+Each record's detail gives its interval's half-width: ``null``'s own row (null
+against null) is what the run can resolve.
+
+Sustainable rate: ``sustainable_lines_per_s`` is the highest *measured* rate,
+in lines per second of the application's work (lines per unit / unit time),
+whose whole wall-overhead interval lies below the target; never extrapolated.
+It is 0 (verdict ``fail``) when no measured rate passes.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import time
 from typing import Any
@@ -37,12 +49,18 @@ from ._common import Factory, backend_name, children_cpu_s, open_ready, remove_l
 from ._results import ResultRecord
 from ._stats import median, paired_overhead_pct, verdict
 
-__all__ = ["RATES", "run_overhead"]
+__all__ = ["GATE_CASE", "QUICK_RATES", "RATES", "run_overhead", "sustainable_rate"]
 
-#: case -> (every n-th unit logs, lines per logging unit)
-RATES: dict[str, tuple[int, int]] = {"rate=1/unit": (1, 1), "rate=1/10units": (10, 1), "rate=5/unit": (1, 5)}
+#: case -> (every n-th unit logs, lines per logging unit), lowest rate first.
+RATES: dict[str, tuple[int, int]] = {
+    "rate=1/20units": (20, 1), "rate=1/10units": (10, 1), "rate=1/4units": (4, 1), "rate=1/2units": (2, 1),
+    "rate=1/unit": (1, 1), "rate=2/unit": (1, 2), "rate=5/unit": (1, 5),
+}
+QUICK_RATES = ("rate=1/10units", "rate=1/2units", "rate=1/unit", "rate=5/unit")
+GATE_CASE = "rate=1/unit"
 TARGET_PCT = 5.0
 MIN_UNITS = 300
+WARMUP_UNITS = 50
 
 
 def run_overhead(
@@ -57,7 +75,7 @@ def run_overhead(
     budget_s: float | None = None,
     block_s: float | None = None,
     unit_target_us: float = 20.0,
-    rates: tuple[str, ...] = tuple(RATES),
+    rates: tuple[str, ...] | None = None,
     target_pct: float = TARGET_PCT,
 ) -> list[ResultRecord]:
     """Measure wall and CPU overhead of ``factory``'s logger over ``null`` at each rate.
@@ -65,18 +83,23 @@ def run_overhead(
     Args:
         factory: ``factory(path=..., **options) -> Logger`` for the backend under test.
         backend: name for the records (guessed from the factory if None).
-        quick: small defaults for CI: blocks of 2000 units, 9+ pairs at rate=1/unit (the CI gate's case)
-            and 7+ at the other rates (7 pairs: the interval is [min, max], 98% coverage).
-        units: units per block; min_pairs/max_pairs/budget_s: pairs per rate and time budget.
+        quick: small defaults for CI: :data:`QUICK_RATES`, blocks of 2000 units, 25+ pairs (2 s budget) at
+            rate=1/unit (the CI gate's case) and 7+ at the other rates (7 pairs: the interval is [min, max],
+            98% coverage).
+        units: units per block; min_pairs/max_pairs/budget_s: pairs per rate and time budget (the gate's
+            case gets 5x the budget and at least 25 pairs).
+        rates: cases of :data:`RATES` (default: all of them; quick: :data:`QUICK_RATES`).
         block_s: if set (quick: 0.08 s), a backend whose warm-up shows a block of ``units`` would take
             longer gets fewer units per block (at least ``MIN_UNITS``), the same for A and B.
     Returns:
-        Per rate: ``wall_overhead_pct``, ``cpu_overhead_pct`` (median, 95% interval, verdict) and ``unit_us``.
+        Per rate: ``wall_overhead_pct``, ``cpu_overhead_pct`` (median, 95% interval, verdict) and ``unit_us``;
+        then one ``sustainable_lines_per_s`` record (case ``sweep``).
     """
     name = backend_name(factory, backend)
     units = units or (2000 if quick else 10000)
     max_pairs = max_pairs or (25 if quick else 81)
-    budget_s = budget_s if budget_s is not None else (0.4 if quick else 8.0)
+    budget_s = budget_s if budget_s is not None else (0.3 if quick else 8.0)
+    rates = rates or (QUICK_RATES if quick else tuple(RATES))
     block_s = block_s if block_s is not None else (0.08 if quick else None)
     rounds, _ = _workload.calibrate(unit_target_us)
     null_factory = functools.partial(loggers.create, "null")
@@ -84,11 +107,43 @@ def run_overhead(
     with scratch_dir(workdir) as tmp:
         for case in rates:
             every, per_unit = RATES[case]
-            least = min_pairs or (21 if not quick else 9 if case == "rate=1/unit" else 7)
+            gate = case == GATE_CASE
+            least = min_pairs or (25 if gate else 21 if not quick else 7)
+            most = max(max_pairs * (3 if gate else 1), least)
             used, pairs = _measure_pairs(null_factory, factory, tmp, units, rounds, every, per_unit,
-                                         least, max(max_pairs, least), budget_s, block_s)
+                                         least, most, budget_s * (5 if gate else 1), block_s)
             records += _records(name, case, pairs, used, rounds, target_pct)
+    records.append(sustainable_rate(name, records, target_pct))
     return records
+
+
+def lines_per_s(case: str, unit_us: float) -> float:
+    """The application's logging rate of ``case``: lines per unit over the unit's time."""
+    every, per_unit = RATES[case]
+    return per_unit / every / (unit_us * 1e-6)
+
+
+def sustainable_rate(name: str, records: list[ResultRecord], target_pct: float = TARGET_PCT) -> ResultRecord:
+    """The highest measured lines/s whose whole wall-overhead interval is below ``target_pct``.
+
+    Reads the per-rate ``wall_overhead_pct`` and ``unit_us`` records of one backend; only
+    measured points count (no interpolation, no extrapolation). The value is 0 (verdict
+    ``fail``, the reason in the detail) when no measured rate passes.
+    """
+    unit_us = {r.case: r.value for r in records if r.metric == "unit_us" and r.value}
+    points = sorted(
+        (lines_per_s(r.case, unit_us[r.case]), r) for r in records
+        if r.metric == "wall_overhead_pct" and r.case in unit_us and r.high is not None
+    )
+    passing = [(rate, r) for rate, r in points if r.high is not None and r.high < target_pct]
+    measured = "; ".join(f"{r.case} = {rate:,.0f} lines/s: {r.value:+.1f}% [{r.low:+.1f}, {r.high:+.1f}]"
+                         for rate, r in points)
+    if not passing:
+        return ResultRecord("overhead", name, "sweep", "sustainable_lines_per_s", 0.0, "lines/s",
+                            verdict="fail", detail=f"no measured rate is wholly below {target_pct:g}%: {measured}")
+    rate, best = passing[-1]
+    return ResultRecord("overhead", name, "sweep", "sustainable_lines_per_s", rate, "lines/s", verdict="pass",
+                        detail=f">= {rate:,.0f} lines/s at {target_pct:g}% ({best.case}); measured: {measured}")
 
 
 def _measure_pairs(
@@ -100,6 +155,7 @@ def _measure_pairs(
     Each block is ``_block``'s tuple: (wall s, CPU s, close s, flush s).
     """
     warm = max(units // 4, 1)
+    gc.collect()
     _block(base, os.path.join(tmp, "warmup.log"), warm, rounds, every, per_unit)
     warm_wall, _, _, warm_flush = _block(test, os.path.join(tmp, "warmup.log"), warm, rounds, every, per_unit)
     warm_s = max(warm_wall - warm_flush, 0.0)  # the per-unit cost, without the fixed final flush
@@ -125,8 +181,27 @@ def _block(
     factory: Factory, path: str, units: int, rounds: int, every: int, per_unit: int
 ) -> tuple[float, float, float, float]:
     """(wall s, CPU s) of ``units`` units logging through a fresh logger with the final flush,
-    the wall seconds the (untimed) ``close()`` took, and those of the final flush alone."""
+    the wall seconds the (untimed) ``close()`` took, and those of the final flush alone.
+
+    Untimed before the timed part: a warm-up of :data:`WARMUP_UNITS` units through the
+    same logger (flushed), then a full collection, so each half starts with the collector
+    in the same state. The collector stays on while timed: the collections a backend's
+    allocations (or its queue's live records) cause are a cost the application pays.
+    """
     log = open_ready(factory, path)
+    _workload.run_units(log, min(WARMUP_UNITS, units), rounds, every=every, per_unit=per_unit)
+    log.flush()
+    gc.collect()
+    wall, cpu, flush = _timed_units(log, units, rounds, every, per_unit)
+    closing = time.perf_counter()
+    log.close()
+    closed = time.perf_counter() - closing
+    remove_logs(path)
+    return wall, cpu, closed, flush
+
+
+def _timed_units(log: Any, units: int, rounds: int, every: int, per_unit: int) -> tuple[float, float, float]:
+    """(wall s, CPU s incl. child processes, final flush wall s) of ``units`` units and the final flush."""
     children0 = children_cpu_s()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
@@ -136,10 +211,7 @@ def _block(
     wall1 = time.perf_counter()
     cpu1 = time.process_time()
     children1 = children_cpu_s()
-    log.close()
-    closed = time.perf_counter() - wall1
-    remove_logs(path)
-    return wall1 - wall0, (cpu1 - cpu0) + (children1 - children0), closed, wall1 - flush0
+    return wall1 - wall0, (cpu1 - cpu0) + (children1 - children0), wall1 - flush0
 
 
 def _records(
@@ -157,7 +229,7 @@ def _records(
         records.append(ResultRecord(
             "overhead", name, case, metric, est.value, "%", low=est.low, high=est.high,
             verdict=verdict(est.low, est.high, target_pct),
-            detail=f"{detail}; interval coverage {est.coverage:.3f}",
+            detail=f"{detail}; interval coverage {est.coverage:.3f}, half-width {(est.high - est.low) / 2:.2f} points",
         ))
     records.append(ResultRecord("overhead", name, case, "unit_us", median(base_wall) / units * 1e6, "us",
                                 detail="median wall time of one unit with the null backend, logging included"))

@@ -42,7 +42,7 @@ def _choice_row(page: str, need: str) -> tuple[str, str]:
 
 def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
     page = _build(tmp_path)
-    assert page.count("<svg") == len(FIGURES) == 6
+    assert page.count("<svg") == len(FIGURES) == 7
     for section_id in SECTION_IDS:
         assert f'<section id="{section_id}">' in page
     for figure_id in FIGURES:

@@ -16,7 +16,7 @@ import pytest
 import loggers
 from scenarios import SCENARIOS, ResultRecord
 from scenarios.latency import PERCENTILES, run_latency
-from scenarios.overhead import run_overhead
+from scenarios.overhead import run_overhead, sustainable_rate
 from scenarios.throughput import run_throughput
 
 SYNC = functools.partial(loggers.create, "sync")
@@ -43,15 +43,18 @@ def test_registered() -> None:
 
 
 def test_overhead_records_are_well_formed(tmp_path: Path) -> None:
-    records = run_overhead(SYNC, units=40, min_pairs=3, max_pairs=3, budget_s=0.0, workdir=str(tmp_path))
+    rates = ("rate=1/10units", "rate=1/unit", "rate=5/unit")
+    records = run_overhead(SYNC, units=40, min_pairs=3, max_pairs=3, budget_s=0.0, rates=rates,
+                           workdir=str(tmp_path))
     _check_records(records, "overhead", "sync")
     assert {(r.case, r.metric) for r in records} == {
-        (case, metric)
-        for case in ("rate=1/unit", "rate=1/10units", "rate=5/unit")
-        for metric in ("wall_overhead_pct", "cpu_overhead_pct", "unit_us")
-    }
+        (case, metric) for case in rates for metric in ("wall_overhead_pct", "cpu_overhead_pct", "unit_us")
+    } | {("sweep", "sustainable_lines_per_s")}
     for record in records:
-        if record.metric.endswith("_overhead_pct"):
+        if record.metric == "sustainable_lines_per_s":
+            assert record.unit == "lines/s" and record.verdict in ("pass", "fail")
+            assert all(case in record.detail for case in rates)
+        elif record.metric.endswith("_overhead_pct"):
             assert record.low is not None and record.high is not None
             assert record.low <= record.value <= record.high
             assert record.verdict in ("pass", "fail", "inconclusive")
@@ -59,6 +62,24 @@ def test_overhead_records_are_well_formed(tmp_path: Path) -> None:
         else:
             assert record.unit == "us" and record.value > 0
     assert list(tmp_path.iterdir()) == [], "scratch files left behind"
+
+
+def _point(case: str, low: float, high: float, unit_us: float = 20.0) -> list[ResultRecord]:
+    return [ResultRecord("overhead", "b", case, "wall_overhead_pct", (low + high) / 2, "%", low=low, high=high),
+            ResultRecord("overhead", "b", case, "unit_us", unit_us, "us")]
+
+
+def test_sustainable_rate_is_the_highest_measured_rate_wholly_below_target() -> None:
+    records = (_point("rate=1/20units", 0.1, 1.0) + _point("rate=1/10units", 1.0, 4.9)
+               + _point("rate=1/2units", 3.0, 6.0) + _point("rate=1/unit", 2.0, 4.0, unit_us=25.0))
+    best = sustainable_rate("b", records)
+    assert best.value == pytest.approx(1 / 25e-6) and best.verdict == "pass"  # 40,000 lines/s at 1/unit
+    assert "rate=1/2units" in best.detail  # every measured point is listed
+    # a pass above a failure still counts (measured), a rate never measured never does
+    only_low = sustainable_rate("b", _point("rate=1/20units", 0.1, 1.0) + _point("rate=1/10units", 4.0, 5.0))
+    assert only_low.value == pytest.approx(1 / 20 / 20e-6)  # 2,500 lines/s; 1/10 touches 5%: not wholly below
+    none = sustainable_rate("b", _point("rate=1/20units", 4.0, 7.0))
+    assert none.value == 0.0 and none.verdict == "fail" and "no measured rate" in none.detail
 
 
 def test_overhead_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> None:
