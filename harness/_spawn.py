@@ -31,18 +31,20 @@ def failed_record(scenario: str, backend: str, detail: str) -> dict[str, Any]:
 
 
 def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
-               artifacts_dir: str | None = None) -> list[dict[str, Any]]:
+               artifacts_dir: str | None = None, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run ``backend`` x ``scenario`` in a child process; its records, or one failed-cell record.
 
     ``artifacts_dir`` (the run's results directory) is offered to scenarios that keep files there
-    (the ``caller`` scenario's pyperf JSON).
+    (the ``caller`` scenario's pyperf JSON); ``options`` (JSON-able keyword arguments, e.g. the user's
+    ``workload``) go to a scenario that takes them.
     """
     scratch = tempfile.mkdtemp(prefix="logbench-cell-")
     try:
         spec: dict[str, Any] = {"backend": backend, "scenario": scenario, "quick": quick,
                 "workdir": os.path.join(scratch, "work"), "out": os.path.join(scratch, "records.json"),
                 "dump_after": max(timeout - 2.0, timeout * 0.9),
-                "artifacts_dir": None if artifacts_dir is None else os.path.abspath(artifacts_dir)}
+                "artifacts_dir": None if artifacts_dir is None else os.path.abspath(artifacts_dir),
+                "options": dict(options or {})}
         os.makedirs(spec["workdir"])
         spec_path = os.path.join(scratch, "spec.json")
         with open(spec_path, "w", encoding="utf-8") as file:
@@ -64,7 +66,8 @@ def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
 def _run_child(spec_path: str, timeout: float) -> tuple[int | None, str]:
     """(exit status or None on timeout, stderr text) of the worker."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH", "")) if p)
+    # the project, then the current directory (a user's --workload module), then what was there
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.getcwd(), env.get("PYTHONPATH", "")) if p)
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness._worker", spec_path],

@@ -1,6 +1,6 @@
 """In-child entry: ``python -m harness._worker SPEC.json`` runs one backend x scenario cell.
 
-SPEC = {"backend", "scenario", "quick", "workdir", "out", "dump_after", "artifacts_dir"}. The records go, as
+SPEC = {"backend", "scenario", "quick", "workdir", "out", "dump_after", "artifacts_dir", "options"}. The records go, as
 ``{"records": [...]}`` JSON, to the file ``out`` (stdout stays free for whatever
 the code under test prints). Every record's ``backend`` is set to the cell's
 backend name. Any exception propagates: a traceback on stderr and a non-zero
@@ -29,7 +29,7 @@ def run_cell(spec: dict[str, Any]) -> list[dict[str, Any]]:
     fn = resolve_scenario(scenario)
     factory = resolve_factory(backend)
     kwargs = call_kwargs(fn, backend=backend, quick=bool(spec.get("quick")), workdir=spec.get("workdir"),
-                         artifacts_dir=spec.get("artifacts_dir"))
+                         artifacts_dir=spec.get("artifacts_dir"), **spec.get("options", {}))
     records = fn(factory, **kwargs)
     rows = []
     for record in records:

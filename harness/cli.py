@@ -1,4 +1,6 @@
-"""Command line: ``run``, ``compare``, ``check``. The only module that prints or sets exit codes.
+"""Command line ``logbench`` (also ``python -m harness``): ``run``, ``compare``, ``check``, ``report``.
+
+The only module that prints or sets exit codes.
 
 Exit codes: 0 success; 1 a regression / new defect / new failed cell (compare) or a
 failed gate (check); 2 usage errors (argparse), unknown names, unreadable result files;
@@ -18,9 +20,16 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=os.path.basename(sys.argv[0]) if sys.argv[0].endswith("logbench")
+                                     else "python -m harness",
+                                     description="Which logging backend should this program use, and what does it "
+                                                 "cost? Measure, compare, gate and report.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run backends x scenarios, each cell in its own process")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary + ".")
+
+    run = command("run", "run backends x scenarios, each cell in its own process")
     run.add_argument("--backends", nargs="+", metavar="NAME",
                      help="backend names, or the groups 'reference' / 'peers' (default: all)")
     run.add_argument("--scenarios", nargs="+", metavar="NAME", help="scenario names (default: all)")
@@ -28,15 +37,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=os.path.join("results", "latest"), help="results directory")
     run.add_argument("--force", action="store_true", help="overwrite an existing results.json in --out")
     run.add_argument("--timeout", type=float, help="seconds per cell before it counts as failed")
-    compare = sub.add_parser("compare", help="compare two result directories; exit 1 on a regression")
+    run.add_argument("--workload", metavar="MODULE:CALLABLE",
+                     help="overhead around your own zero-argument callable (one unit of your work), "
+                          "importable from the current directory, instead of the built-in ~20 us unit")
+    run.add_argument("--record", metavar="SHAPE|MODULE:CALLABLE",
+                     help="what overhead logs: small (3 fields), medium (10, one nested), large (1 KiB message), "
+                          "or MODULE:CALLABLE returning (msg, fields); default the built-in 6-field record")
+    compare = command("compare", "compare two result directories; exit 1 on a regression")
     compare.add_argument("old")
     compare.add_argument("new")
     compare.add_argument("--threshold", type=float, default=10.0,
                          help="percent (relative) or percentage points (overhead) beyond which a change counts")
-    check = sub.add_parser("check", help="the CI gate on one result directory")
+    check = command("check", "the CI gate on one result directory")
     check.add_argument("results")
     check.add_argument("--fail-on-failed-cells", action="store_true",
                        help="also fail when a reference backend's cell crashed or timed out")
+    report = command("report", "build the HTML report of a result directory")
+    report.add_argument("results", help="directory holding results.json (e.g. results/latest)")
+    report.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
     return parser
 
 
@@ -61,6 +79,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenarios = list(args.scenarios or discover.scenario_names())
     for name in scenarios:
         discover.resolve_scenario(name)
+    workload = _check_workload(args.workload, args.record)
     if discover.peers_problem():
         print(f"warning: {discover.peers_problem()}", file=sys.stderr)
     results_json = os.path.join(args.out, "results.json")
@@ -69,20 +88,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     meta = metadata.collect(quick=args.quick, command=["python -m harness", *sys.argv[1:]],
                             reference=discover.reference_backends(), baseline=discover.baseline_backends())
+    meta["workload"] = args.workload or "built-in request handler (~20 us)"
+    meta["record"] = args.record or "built-in (6 fields)"
     print(f"logbench: {len(backends)} backends x {len(scenarios)} scenarios"
           f"{' (quick)' if args.quick else ''} -> {args.out}", file=sys.stderr)
     start = time.monotonic()
     records = run_matrix(backends, scenarios, quick=args.quick, timeout=args.timeout,
-                         progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dir=args.out)
+                         progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dir=args.out,
+                         scenario_options=workload)
     meta["finished_at"] = metadata.now_iso()
     meta["elapsed_s"] = round(time.monotonic() - start, 1)
     json_path, csv_path = store.save(args.out, meta, records, overwrite=args.force)
     from ._summary import format_summary
 
+    print(f"workload: {meta['workload']}; record: {meta['record']}")
     print("\n".join(format_summary(store.to_frame(records), backends)))
     print(f"\nwrote {json_path} and {csv_path}; {len(backends) * len(scenarios)} cells in "
           f"{meta['elapsed_s']:.1f} s", file=sys.stderr)
     return 0
+
+
+def _check_workload(workload: str | None, record: str | None) -> dict[str, str]:
+    """Import and call the user's workload and record once, here, before any cell runs.
+
+    Returns the options for the cells. Raises ValueError (exit 2) with what went wrong.
+    The current directory is importable, as with ``python -m``; cells get it on PYTHONPATH.
+    """
+    if not workload and not record:
+        return {}
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    from scenarios._records import resolve_record
+    from scenarios._workload import resolve_workload
+
+    options = {}
+    if workload:
+        resolve_workload(workload)
+        options["workload"] = workload
+    if record:
+        resolve_record(record)
+        options["record"] = record
+    return options
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -134,12 +180,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from reports.cli import main as reports_main  # the report reads result files only
+
+    return reports_main(["build", args.results, "-o", args.output])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "compare": _cmd_compare, "check": _cmd_check}
+    handlers = {"run": _cmd_run, "compare": _cmd_compare, "check": _cmd_check, "report": _cmd_report}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def entry() -> None:
+    """The ``logbench`` console script."""
+    sys.exit(main())

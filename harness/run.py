@@ -29,10 +29,12 @@ def run_matrix(
     timeout: float | None = None,
     progress: Callable[[str], None] = lambda line: None,
     artifacts_dir: str | None = None,
+    scenario_options: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every cell; all records (failed cells included) in run order.
 
     ``artifacts_dir``: the results directory, where scenarios may keep files (pyperf JSON).
+    ``scenario_options``: keyword arguments (``workload``, ``record``) given to each scenario that takes them.
     """
     def limit_for(scenario: str) -> float:
         if timeout is not None:
@@ -47,7 +49,8 @@ def run_matrix(
         for backend in backends:
             done += 1
             cell_start = time.monotonic()
-            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit_for(scenario), artifacts_dir=artifacts_dir)
+            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit_for(scenario), artifacts_dir=artifacts_dir,
+                              options=scenario_options)
             records += rows
             took = time.monotonic() - cell_start
             outcome = "FAILED" if any(r.get("status") == "failed" for r in rows) else "ok"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 _PAYLOAD = json.dumps(
@@ -45,11 +46,16 @@ def handle(payload: bytes, rounds: int) -> tuple[bytes, dict[str, Any]]:
     return json.dumps(response).encode(), response
 
 
-def run_units(log: Any, units: int, rounds: int, *, every: int = 1, per_unit: int = 1) -> int:
+def run_units(log: Any, units: int, rounds: int, *, every: int = 1, per_unit: int = 1,
+              unit: Callable[[], object] | None = None, record: tuple[str, dict[str, Any]] | None = None) -> int:
     """Run ``units`` units; every ``every``-th unit logs ``per_unit`` lines. ``log`` None logs nothing.
 
-    Returns the number of log calls made.
+    ``unit``: the user's zero-argument callable as one unit of work (``rounds`` then unused);
+    default :func:`handle`. ``record``: ``(msg, fields)`` to log; default the handler's
+    six-field "request handled" record built from its response. Returns the log calls made.
     """
+    if unit is not None or record is not None:
+        return _run_custom(log, units, rounds, every, per_unit, unit, record)
     payload = _PAYLOAD
     calls = 0
     for i in range(units):
@@ -61,6 +67,49 @@ def run_units(log: Any, units: int, rounds: int, *, every: int = 1, per_unit: in
                      total=resp["total"], bytes=len(body), path="/api/orders")
         calls += per_unit
     return calls
+
+
+def _run_custom(log: Any, units: int, rounds: int, every: int, per_unit: int,
+                unit: Callable[[], object] | None, record: tuple[str, dict[str, Any]] | None) -> int:
+    """:func:`run_units` with the user's unit and/or a fixed record."""
+    work = unit if unit is not None else (lambda: handle(_PAYLOAD, rounds))
+    msg, fields = record if record is not None else ("request handled", {"step": 0, "path": "/api/orders"})
+    calls = 0
+    for i in range(units):
+        work()
+        if log is None or i % every:
+            continue
+        for _ in range(per_unit):
+            log.info(msg, **fields)
+        calls += per_unit
+    return calls
+
+
+def resolve_workload(spec: str) -> Callable[[], object]:
+    """The user's unit of work ``package.module:callable``, called once here to prove it runs.
+
+    Raises:
+        ValueError: it does not import, is not callable, or raises when called with no arguments.
+    """
+    from ._records import resolve_callable
+
+    unit: Callable[[], object] = resolve_callable(spec, "workload")
+    try:
+        unit()
+    except Exception as exc:
+        raise ValueError(f"workload: {spec}() raised {type(exc).__name__}: {exc}") from exc
+    return unit
+
+
+def time_unit_us(unit: Callable[[], object], units: int = 200) -> float:
+    """Best of five: microseconds per call of the user's ``unit``."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(units):
+            unit()
+        best = min(best, time.perf_counter() - start)
+    return best / units * 1e6
 
 
 def calibrate(target_us: float = 20.0, *, units: int = 1000) -> tuple[int, float]:

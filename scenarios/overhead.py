@@ -36,10 +36,12 @@ It is 0 (verdict ``fail``) when no measured rate passes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import loggers
@@ -77,6 +79,8 @@ def run_overhead(
     unit_target_us: float = 20.0,
     rates: tuple[str, ...] | None = None,
     target_pct: float = TARGET_PCT,
+    workload: str | None = None,
+    record: str | None = None,
 ) -> list[ResultRecord]:
     """Measure wall and CPU overhead of ``factory``'s logger over ``null`` at each rate.
 
@@ -89,6 +93,12 @@ def run_overhead(
         units: units per block; min_pairs/max_pairs/budget_s: pairs per rate and time budget (the gate's
             case gets 5x the budget and at least 25 pairs).
         rates: cases of :data:`RATES` (default: all of them; quick: :data:`QUICK_RATES`).
+        workload: ``package.module:callable``, the user's zero-argument unit of work, instead of the
+            built-in request handler (then no calibration: a unit is one call of it).
+        record: a record shape of :mod:`scenarios._records` or ``package.module:callable`` returning
+            ``(msg, fields)``, logged instead of the handler's six-field record.
+    Raises:
+        ValueError: a workload or record that cannot be imported, is not callable, or raises.
         block_s: if set (quick: 0.08 s), a backend whose warm-up shows a block of ``units`` would take
             longer gets fewer units per block (at least ``MIN_UNITS``), the same for A and B.
     Returns:
@@ -101,7 +111,7 @@ def run_overhead(
     budget_s = budget_s if budget_s is not None else (0.3 if quick else 8.0)
     rates = rates or (QUICK_RATES if quick else tuple(RATES))
     block_s = block_s if block_s is not None else (0.08 if quick else None)
-    rounds, _ = _workload.calibrate(unit_target_us)
+    work = Work.resolve(workload, record, unit_target_us)
     null_factory = functools.partial(loggers.create, "null")
     records: list[ResultRecord] = []
     with scratch_dir(workdir) as tmp:
@@ -110,11 +120,39 @@ def run_overhead(
             gate = case == GATE_CASE
             least = min_pairs or (25 if gate else 21 if not quick else 7)
             most = max(max_pairs * (3 if gate else 1), least)
-            used, pairs = _measure_pairs(null_factory, factory, tmp, units, rounds, every, per_unit,
+            used, pairs = _measure_pairs(null_factory, factory, tmp, units, work, every, per_unit,
                                          least, most, budget_s * (5 if gate else 1), block_s)
-            records += _records(name, case, pairs, used, rounds, target_pct)
+            records += _records(name, case, pairs, used, work, target_pct)
     records.append(sustainable_rate(name, records, target_pct))
     return records
+
+
+@dataclasses.dataclass(frozen=True)
+class Work:
+    """One unit of the application's work and the record it logs (see :mod:`scenarios._workload`)."""
+
+    rounds: int
+    unit: Callable[[], object] | None
+    record: tuple[str, dict[str, Any]] | None
+    label: str
+
+    @classmethod
+    def resolve(cls, workload: str | None, record: str | None, unit_target_us: float) -> Work:
+        """The built-in handler calibrated to ``unit_target_us``, or the user's ``workload``; ``record`` resolved.
+
+        Raises ValueError for a workload or record that does not import, is not callable, or raises.
+        """
+        from ._records import resolve_record
+
+        unit = _workload.resolve_workload(workload) if workload else None
+        shape = resolve_record(record) if record else None
+        rounds = 0 if unit is not None else _workload.calibrate(unit_target_us)[0]
+        label = f"workload {workload}" if workload else f"built-in handler, rounds={rounds}"
+        return cls(rounds, unit, shape, f"{label}; record {record or 'built-in (6 fields)'}")
+
+    def run(self, log: Any, units: int, every: int, per_unit: int) -> int:
+        return _workload.run_units(log, units, self.rounds, every=every, per_unit=per_unit,
+                                   unit=self.unit, record=self.record)
 
 
 def lines_per_s(case: str, unit_us: float) -> float:
@@ -147,7 +185,7 @@ def sustainable_rate(name: str, records: list[ResultRecord], target_pct: float =
 
 
 def _measure_pairs(
-    base: Factory, test: Factory, tmp: str, units: int, rounds: int, every: int, per_unit: int,
+    base: Factory, test: Factory, tmp: str, units: int, work: Work, every: int, per_unit: int,
     min_pairs: int, max_pairs: int, budget_s: float, block_s: float | None,
 ) -> tuple[int, list[tuple[tuple[float, ...], tuple[float, ...]]]]:
     """(units per block used, ``[(base_block, test_block), ...]``), the order alternating each pair.
@@ -156,8 +194,8 @@ def _measure_pairs(
     """
     warm = max(units // 4, 1)
     gc.collect()
-    _block(base, os.path.join(tmp, "warmup.log"), warm, rounds, every, per_unit)
-    warm_wall, _, _, warm_flush = _block(test, os.path.join(tmp, "warmup.log"), warm, rounds, every, per_unit)
+    _block(base, os.path.join(tmp, "warmup.log"), warm, work, every, per_unit)
+    warm_wall, _, _, warm_flush = _block(test, os.path.join(tmp, "warmup.log"), warm, work, every, per_unit)
     warm_s = max(warm_wall - warm_flush, 0.0)  # the per-unit cost, without the fixed final flush
     if block_s:  # a slow backend gets shorter blocks (both halves alike), so the budget holds
         units = max(min(units, int(block_s / max(warm_s / warm, 1e-9))), min(units, MIN_UNITS))
@@ -168,17 +206,17 @@ def _measure_pairs(
             break
         path = os.path.join(tmp, f"pair{i}.log")
         if i % 2 == 0:
-            a = _block(base, path, units, rounds, every, per_unit)
-            b = _block(test, path, units, rounds, every, per_unit)
+            a = _block(base, path, units, work, every, per_unit)
+            b = _block(test, path, units, work, every, per_unit)
         else:
-            b = _block(test, path, units, rounds, every, per_unit)
-            a = _block(base, path, units, rounds, every, per_unit)
+            b = _block(test, path, units, work, every, per_unit)
+            a = _block(base, path, units, work, every, per_unit)
         pairs.append((a, b))
     return units, pairs
 
 
 def _block(
-    factory: Factory, path: str, units: int, rounds: int, every: int, per_unit: int
+    factory: Factory, path: str, units: int, work: Work, every: int, per_unit: int
 ) -> tuple[float, float, float, float]:
     """(wall s, CPU s) of ``units`` units logging through a fresh logger with the final flush,
     the wall seconds the (untimed) ``close()`` took, and those of the final flush alone.
@@ -189,10 +227,10 @@ def _block(
     allocations (or its queue's live records) cause are a cost the application pays.
     """
     log = open_ready(factory, path)
-    _workload.run_units(log, min(WARMUP_UNITS, units), rounds, every=every, per_unit=per_unit)
+    work.run(log, min(WARMUP_UNITS, units), every, per_unit)
     log.flush()
     gc.collect()
-    wall, cpu, flush = _timed_units(log, units, rounds, every, per_unit)
+    wall, cpu, flush = _timed_units(log, units, work, every, per_unit)
     closing = time.perf_counter()
     log.close()
     closed = time.perf_counter() - closing
@@ -200,12 +238,12 @@ def _block(
     return wall, cpu, closed, flush
 
 
-def _timed_units(log: Any, units: int, rounds: int, every: int, per_unit: int) -> tuple[float, float, float]:
+def _timed_units(log: Any, units: int, work: Work, every: int, per_unit: int) -> tuple[float, float, float]:
     """(wall s, CPU s incl. child processes, final flush wall s) of ``units`` units and the final flush."""
     children0 = children_cpu_s()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
-    _workload.run_units(log, units, rounds, every=every, per_unit=per_unit)
+    work.run(log, units, every, per_unit)
     flush0 = time.perf_counter()
     log.flush()
     wall1 = time.perf_counter()
@@ -215,12 +253,12 @@ def _timed_units(log: Any, units: int, rounds: int, every: int, per_unit: int) -
 
 
 def _records(
-    name: str, case: str, pairs: list[Any], units: int, rounds: int, target_pct: float
+    name: str, case: str, pairs: list[Any], units: int, work: Work, target_pct: float
 ) -> list[ResultRecord]:
     base_wall = [a[0] for a, _ in pairs]
     close_ms = median([b[2] for _, b in pairs]) * 1e3
     flush_ms = median([b[3] for _, b in pairs]) * 1e3
-    detail = (f"{len(pairs)} A/B pairs of {units} units (rounds={rounds}), null as A; final flush() timed "
+    detail = (f"{len(pairs)} A/B pairs of {units} units ({work.label}), null as A; final flush() timed "
               f"({flush_ms:.2f} ms median), close() not timed ({close_ms:.2f} ms median)")
     records = []
     for metric, idx in (("wall_overhead_pct", 0), ("cpu_overhead_pct", 1)):

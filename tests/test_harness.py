@@ -227,3 +227,57 @@ def test_summary_marks_missing_and_failed_columns() -> None:
     assert row.startswith("sync") and "+3.0% [+2.0,+4.0] pass" in row and "FAILED" in row
     cells = row.split()
     assert cells.count("-") >= 3 and "ok" in cells
+
+
+# -- the user's own workload and record ------------------------------------------------------
+
+WORKLOAD_MODULE = '''
+import json
+
+CALLS = []
+
+def unit():
+    json.loads(json.dumps({"a": list(range(40))}))
+
+def record():
+    return "checkout", {"cart": 3, "user": "ada"}
+
+def broken():
+    raise RuntimeError("database is down")
+
+not_callable = 42
+'''
+
+
+def _logbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=240, check=False)
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--workload", "nosuchmod_xyz:unit", "workload: cannot import 'nosuchmod_xyz'"),
+    ("--workload", "usermod:broken", "workload: usermod:broken() raised RuntimeError: database is down"),
+    ("--workload", "usermod:not_callable", "workload: usermod:not_callable is not callable"),
+    ("--workload", "usermod", "workload: expected package.module:callable"),
+    ("--record", "usermod:unit", "record: usermod:unit() must return (msg: str, fields: dict"),
+    ("--record", "huge", "unknown record shape 'huge'"),
+])
+def test_a_bad_workload_or_record_fails_before_any_cell(tmp_path: Path, option: str, value: str, message: str) -> None:
+    (tmp_path / "usermod.py").write_text(WORKLOAD_MODULE)
+    done = _logbench("run", "--quick", "--backends", "sync", "--scenarios", "overhead", option, value,
+                     "--out", str(tmp_path / "R"), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "[  1/" not in done.stderr and not (tmp_path / "R").exists()  # no cell ran
+
+
+def test_overhead_runs_around_the_users_workload_and_record(tmp_path: Path) -> None:
+    (tmp_path / "usermod.py").write_text(WORKLOAD_MODULE)
+    done = _logbench("run", "--quick", "--backends", "sync", "--scenarios", "overhead", "--workload", "usermod:unit",
+                     "--record", "usermod:record", "--out", str(tmp_path / "R"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    meta, frame = store.load(str(tmp_path / "R"))
+    assert meta["workload"] == "usermod:unit" and meta["record"] == "usermod:record"
+    rows = frame[(frame["metric"] == "wall_overhead_pct") & (frame["status"] == "ok")]
+    assert not rows.empty and rows["detail"].str.contains("workload usermod:unit; record usermod:record").all()
