@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._base import Logger
@@ -68,7 +68,7 @@ class BridgeHandler(logging.Handler):
         ts_ns = int(record.created * 1_000_000_000)
         self._target._handoff_record(ts_ns, record.levelno, msg, fields)
 
-    def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:
+    def handle(self, record: logging.LogRecord) -> Any:  # bool on 3.11; the record or False since 3.12
         """stdlib's ``Handler.handle`` without the lock: filter (a filter may return a new record), then emit."""
         rv = self.filter(record)
         if isinstance(rv, logging.LogRecord):

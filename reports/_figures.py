@@ -116,10 +116,11 @@ def figure_sustainable(results: Results) -> str | None:
     fig, ax = plt.subplots(figsize=(11, 4.5))
     for backend in style.backends(overhead["backend"]):
         sub = overhead[overhead["backend"] == backend]
-        points = sorted(
-            (_lines_per_s(str(case), float(unit_us[(backend, case)])), float(v), float(lo), float(hi))
+        points: list[tuple[float, float, float, float]] = sorted(
+            (rate, float(v), float(lo), float(hi))
             for case, v, lo, hi in zip(sub["case"], sub["value"], sub["low"], sub["high"])
-            if (backend, case) in unit_us.index and _lines_per_s(str(case), 1.0) is not None
+            if (backend, case) in unit_us.index
+            and (rate := _lines_per_s(str(case), float(unit_us[(backend, case)]))) is not None
         )
         if not points:
             continue

@@ -46,7 +46,7 @@ def resolve_callable(spec: str, what: str) -> Any:
         module = importlib.import_module(module_name)
     except Exception as exc:
         raise ValueError(f"{what}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
-    target = module
+    target: Any = module
     for part in attribute.split("."):
         target = getattr(target, part, None)
         if target is None:

@@ -234,10 +234,10 @@ class StdlibQueueLogger(ListenerQueuePeer, _StdlibPeer):
             self._listener.start()
 
     def _entry_handler(self) -> logging.Handler:
-        handler = queue_handler_as_configured(self._queue, self._file_handler)
+        handler: logging.handlers.QueueHandler = queue_handler_as_configured(self._queue, self._file_handler)
         handler.handleError = self._on_handler_error  # type: ignore[method-assign]
         self._queue_handler = handler
-        self._listener = handler.listener
+        self._listener = handler.listener  # type: ignore[attr-defined, unused-ignore]  # 3.12+ stubs only
         return handler
 
 
@@ -259,7 +259,7 @@ def queue_handler_as_configured(q: queue.Queue[Any], target: logging.Handler) ->
         })
     else:
         handler = logging.handlers.QueueHandler(q)
-        handler.listener = DrainingListener(q, target)  # type: ignore[attr-defined]
+        handler.listener = DrainingListener(q, target)  # type: ignore[attr-defined, unused-ignore]  # 3.12+ stubs only
     return handler
 
 class WaitsForRoomOnStop:
