@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from . import _lifecycle
 from ._base import Logger
 from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
-from ._writer_thread import WriterThread
+from ._writer.thread import WriterThread
 
 
 class ThreadQueueBackend(Logger):
@@ -54,7 +54,7 @@ class ThreadQueueBackend(Logger):
     def _count_bad_call(self) -> None:
         self._queue.count_error()
 
-    # -- lifecycle (the writer thread lives in ``_writer_thread``) ---------------------
+    # -- lifecycle (the writer thread lives in ``_writer.thread``) ---------------------
 
     def flush(self, timeout: float | None = None) -> bool:
         return self._writer.flush(timeout)

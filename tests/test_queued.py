@@ -259,7 +259,7 @@ def test_consumer_sleeps_while_a_flush_waits_for_nothing_queued(
 ) -> None:
     """A flush with an empty queue must not make the consumer spin in take() (it held the GIL
     against the flushing thread: every flush cost one 5 ms switch interval of busy looping)."""
-    from loggers._queue import HandoffQueue
+    from loggers._writer.handoff import HandoffQueue
 
     takes = []
     original = HandoffQueue.take

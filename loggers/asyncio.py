@@ -1,9 +1,9 @@
 """``asyncio``: for code inside an event loop; a writer thread encodes in short GIL slices.
 
 Design: ``log()`` is a plain, non-blocking call (also from other threads) that
-appends the raw record to the shared bounded queue (``_queue``): no encoding,
+appends the raw record to the shared bounded queue (``_writer.handoff``): no encoding,
 no I/O, no loop callback, no future per record. One writer thread
-(``_writer_thread``, the machinery ``thread-queue`` uses too) wakes at
+(``_writer.thread``, the machinery ``thread-queue`` uses too) wakes at
 ``batch_size`` queued records, every ``flush_interval`` or on a flush, encodes
 the batch and writes it with one ``os.write`` — never on the loop thread. It
 releases the GIL (``time.sleep(0)``) after every ``MAX_HOLD_SECONDS`` of
@@ -58,8 +58,8 @@ import time
 from asyncio.events import _get_running_loop
 
 from ._options import Options
-from ._queue import HandoffQueue
-from ._writer_thread import WriterThread
+from ._writer.handoff import HandoffQueue
+from ._writer.thread import WriterThread
 from .thread_queue import ThreadQueueBackend
 
 #: Longest the writer encodes before releasing the GIL (see the README for the measurement).

@@ -2,11 +2,11 @@
 
 Hand-off: the caller ``marshal``-s ``(ts_ns, level, msg, fields)`` (a record
 marshal refuses is encoded to its JSON line instead), copies it into the
-journal ring (``loggers._journal``) and commits it with one aligned 8-byte
+journal ring (``loggers.mmap.journal``) and commits it with one aligned 8-byte
 store; no system call in the common case. The moment that store is done the
 record is in the kernel's page cache: a SIGKILL of the application loses no
 record whose call returned (``crash_durability = "returned"``). A writer
-process (``loggers._mmap_writer``) encodes and writes them through the usual
+process (``loggers.mmap.drain``) encodes and writes them through the usual
 :class:`FileSink` in batches of up to ``batch_size`` (it looks every 1 ms
 while records flow, every ``flush_interval`` when idle, and is woken by a
 pipe byte when ``batch_size`` records wait: one syscall per such batch).
@@ -46,15 +46,15 @@ import time
 import weakref
 from collections.abc import Mapping
 
-from . import _journal as jr
-from ._base import Counters, Logger
-from ._encoder import JsonLinesEncoder
-from ._errors import ErrorReporter
-from ._mmap_overflow import OverflowMixin
-from ._mmap_setup import own_journal, spawn_writer
-from ._mmap_writer import Drainer
-from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
-from ._sink import FileSink
+from . import journal as jr
+from .._base import Counters, Logger
+from .._encoder import JsonLinesEncoder
+from .._errors import ErrorReporter
+from .overflow import OverflowMixin
+from .recovery import own_journal, spawn_writer
+from .drain import Drainer
+from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from .._sink import FileSink
 
 FLUSH_POLL = 0.01  # a flush re-checks at least this often (missed ack, dead writer, timeout)
 CLOSE_TIMEOUT = 10.0  # seconds close() waits for the writer before killing it and draining itself

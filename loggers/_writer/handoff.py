@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._base import CallCounter, Counters
+from .._base import CallCounter, Counters
 
 Record = tuple[int, int, object, Any]
 BLOCK_POLL_SECONDS = 0.1

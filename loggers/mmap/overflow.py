@@ -1,8 +1,8 @@
 """The ``mmap`` backend's slow paths: a full ring, a record too big for it.
 
-A mixin of :class:`loggers.mmap_journal.MmapBackend`; every method runs under
+A mixin of :class:`loggers.mmap.backend.MmapBackend`; every method runs under
 the backend's ``_lock`` (``_cond`` wraps it). See that module's docstring for
-the overflow policies; the batch lock and the drainer are in ``_mmap_writer``.
+the overflow policies; the batch lock and the drainer are in ``drain``.
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from . import _journal as jr
-from ._mmap_writer import BatchLock
+from . import journal as jr
+from .drain import BatchLock
 
 if TYPE_CHECKING:
     import mmap
     import subprocess
     import threading
 
-    from ._base import Counters
-    from ._encoder import JsonLinesEncoder
-    from ._errors import ErrorReporter
-    from ._mmap_writer import Drainer
-    from ._options import Options
-    from ._sink import FileSink
+    from .._base import Counters
+    from .._encoder import JsonLinesEncoder
+    from .._errors import ErrorReporter
+    from .drain import Drainer
+    from .._options import Options
+    from .._sink import FileSink
 
 STALL_TAKEOVER = 0.1  # block: after this long without room, the caller also drains (see _wait_for_writer)
 _HEADER, _HEAD, _TAIL, _TAIL_SEQ = jr.HEADER_BYTES, jr.HEAD, jr.TAIL, jr.TAIL_SEQ

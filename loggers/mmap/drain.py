@@ -37,9 +37,9 @@ import signal
 import stat
 import sys
 
-from . import _journal as jr
-from ._encoder import JsonLinesEncoder
-from ._sink import FileSink
+from . import journal as jr
+from .._encoder import JsonLinesEncoder
+from .._sink import FileSink
 
 BUSY_POLL_SECONDS = 0.001
 _NOT_PUBLISHED = 1 << 63  # INTENT_WRITTEN of a batch drained by the application itself

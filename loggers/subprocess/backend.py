@@ -5,11 +5,11 @@ the common path); ``overflow="block"`` makes the caller wait while the queue is
 full and the writer is alive. A sender thread takes up to ``batch_size``
 records (when that many are queued, every ``flush_interval`` seconds, or on
 flush/close), ``marshal``-s them into one frame and ``sendall``-s it on a unix
-stream socket; the writer process (``_subprocess_writer``) encodes with
+stream socket; the writer process (``writer``) encodes with
 ``JsonLinesEncoder`` and writes through ``FileSink`` (rotation, flock). A
 record ``marshal`` refuses (``datetime``, a custom object) is JSON-encoded by
 the sender instead, so nothing is lost. No pickle anywhere; wire format and
-trust boundary: ``_subprocess_wire``. Field values are captured when the
+trust boundary: ``wire``. Field values are captured when the
 sender takes the batch.
 
 Thread-safe. ``flush(timeout)`` returns True once the writer confirmed every
@@ -46,16 +46,16 @@ import threading
 import time
 from collections.abc import Mapping
 
-from . import _lifecycle
-from ._base import Counters, Logger
-from ._encoder import JsonLinesEncoder
-from ._errors import ErrorReporter
-from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
-from ._process import reap, remove_socket_dir, spawn_writer
-from ._queue import HandoffQueue, Record
-from ._sink import FileSink
-from ._subprocess_link import Link
-from ._subprocess_wire import pack_batch
+from .. import _lifecycle
+from .._base import Counters, Logger
+from .._encoder import JsonLinesEncoder
+from .._errors import ErrorReporter
+from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from .._writer.process import reap, remove_socket_dir, spawn_writer
+from .._writer.handoff import HandoffQueue, Record
+from .._sink import FileSink
+from .link import Link
+from .wire import pack_batch
 
 MAX_WRITERS = 2  # writers one process may start: the first and one replacement
 REAP_SECONDS = 10.0
@@ -129,7 +129,7 @@ class SubprocessBackend(Logger):
             opts = self.options
             args = [self._path, str(opts.max_bytes or ""), str(opts.backup_count), "1" if opts.fsync else "0"]
             fds = (theirs.fileno(), listener.fileno())
-            process = spawn_writer("loggers._subprocess_writer", [*args, *map(str, fds)], pass_fds=fds)
+            process = spawn_writer("loggers.subprocess.writer", [*args, *map(str, fds)], pass_fds=fds)
         except BaseException:
             mine.close()
             remove_socket_dir(address)
