@@ -16,7 +16,7 @@ import importlib
 from typing import Any
 
 from ._base import STAT_KEYS, Logger
-from ._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from ._options import CRITICAL, DEBUG, ERROR, INFO, WARNING
 from ._options import OVERFLOW_POLICIES, Options
 
 __all__ = [

@@ -55,7 +55,7 @@ import time
 import weakref
 from collections.abc import Sequence
 
-from ._errors import ErrorReporter
+from ._base import ErrorReporter
 
 FILE_MODE = 0o640
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW

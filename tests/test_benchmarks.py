@@ -92,3 +92,11 @@ def test_helpers_skip_unsupported_and_fail_failed_cells() -> None:
     assert _common.require(unsupported, "sync", "c") == unsupported["sync"]
     assert _common.scenario("no_such_scenario", "run_it") is None
     json.dumps(_common.run_per_backend("no_such_scenario", "run_it", ["sync"]))  # the cache is plain data
+
+
+def test_asv_params_are_the_registry() -> None:
+    """asv params are a fixed list (results line up across commits); it must name exactly the registry's backends."""
+    import loggers
+
+    assert sorted(_common.BACKENDS) == sorted(loggers.BACKENDS)
+    assert sorted(_common.WRITING_BACKENDS) == sorted(b for b in loggers.BACKENDS if loggers.backend_class(b).writes_file)

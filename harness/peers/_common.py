@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from loggers import _lifecycle
 from loggers._base import CallCounter, Logger
-from loggers._errors import ErrorReporter
+from loggers._base import ErrorReporter
 from loggers._options import Options
 
 #: ``(writer, seq)`` of one log line, or None when the line is not a record carrying both.

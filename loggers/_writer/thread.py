@@ -32,8 +32,8 @@ from collections.abc import Callable
 from .._base import combined_stats
 from .._encoder import JsonLinesEncoder
 from .._options import Options
-from .handoff import HandoffQueue, Record
 from .._sink import FileSink
+from .handoff import HandoffQueue, Record
 
 _yield_gil = time.sleep  # sleep(0) really gives up the CPU, so a waiting thread takes the GIL
 _CLOCK_EVERY = 8  # records encoded between two looks at the clock

@@ -46,15 +46,14 @@ import time
 import weakref
 from collections.abc import Mapping
 
-from . import journal as jr
-from .._base import Counters, Logger
+from .._base import Counters, ErrorReporter, Logger
 from .._encoder import JsonLinesEncoder
-from .._errors import ErrorReporter
-from .overflow import OverflowMixin
-from .recovery import own_journal, spawn_writer
-from .drain import Drainer
 from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
 from .._sink import FileSink
+from . import journal as jr
+from .drain import Drainer
+from .overflow import OverflowMixin
+from .recovery import own_journal, spawn_writer
 
 FLUSH_POLL = 0.01  # a flush re-checks at least this often (missed ack, dead writer, timeout)
 CLOSE_TIMEOUT = 10.0  # seconds close() waits for the writer before killing it and draining itself

@@ -19,12 +19,11 @@ if TYPE_CHECKING:
     import subprocess
     import threading
 
-    from .._base import Counters
+    from .._base import Counters, ErrorReporter
     from .._encoder import JsonLinesEncoder
-    from .._errors import ErrorReporter
-    from .drain import Drainer
     from .._options import Options
     from .._sink import FileSink
+    from .drain import Drainer
 
 STALL_TAKEOVER = 0.1  # block: after this long without room, the caller also drains (see _wait_for_writer)
 _HEADER, _HEAD, _TAIL, _TAIL_SEQ = jr.HEADER_BYTES, jr.HEAD, jr.TAIL, jr.TAIL_SEQ

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from . import journal as jr
-from .._writer import process as _process
-from .drain import Drainer
 from .._sink import FileSink
+from .._writer import process as _process
+from . import journal as jr
+from .drain import Drainer
 
 if TYPE_CHECKING:
     import subprocess
@@ -64,7 +64,7 @@ def spawn_writer(journal: jr.Journal, options: Options) -> tuple[subprocess.Pope
         str(options.batch_size), repr(options.flush_interval),
     ]
     try:
-        proc = _process.spawn_writer("loggers.mmap.drain", args, pass_fds=(journal.fd, wake_r, ack_w))
+        proc = _process.spawn_writer("loggers.mmap.writer", args, pass_fds=(journal.fd, wake_r, ack_w))
     except BaseException:
         os.close(wake_w)
         os.close(ack_r)

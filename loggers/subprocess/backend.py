@@ -47,13 +47,12 @@ import time
 from collections.abc import Mapping
 
 from .. import _lifecycle
-from .._base import Counters, Logger
+from .._base import Counters, ErrorReporter, Logger
 from .._encoder import JsonLinesEncoder
-from .._errors import ErrorReporter
 from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
-from .._writer.process import reap, remove_socket_dir, spawn_writer
-from .._writer.handoff import HandoffQueue, Record
 from .._sink import FileSink
+from .._writer.handoff import HandoffQueue, Record
+from .._writer.process import reap, remove_socket_dir, spawn_writer
 from .link import Link
 from .wire import pack_batch
 

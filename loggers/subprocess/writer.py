@@ -33,10 +33,10 @@ import socket
 import struct
 import sys
 
+from .._base import ErrorReporter
 from .._encoder import JsonLinesEncoder
-from .._errors import ErrorReporter
-from .._writer.process import remove_socket_dir
 from .._sink import FileSink
+from .._writer.process import remove_socket_dir
 from .wire import ACK, HEADER, unpack_lines
 
 RECV_BYTES = 1 << 18
