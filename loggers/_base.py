@@ -211,9 +211,9 @@ class Logger(abc.ABC):
 
     # -- lifecycle -----------------------------------------------------------------
 
-    @abc.abstractmethod
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        """Take one record that passed the filter. See the module docstring."""
+    #: Take one record that passed the filter (see the module docstring). A backend defines it as a
+    #: method or, one call less per record, binds it in ``__init__`` (a queued backend: its queue's ``put``).
+    _handoff: Callable[[int, int, object, Mapping[str, object]], None]
 
     @abc.abstractmethod
     def flush(self, timeout: float | None = None) -> bool:

@@ -2,6 +2,7 @@
 
 - ``handoff``: :class:`HandoffQueue`, the bounded queue between application threads and one consumer
   (``thread-queue``, ``asyncio``, ``subprocess``).
-- ``thread``: :class:`WriterThread`, the in-process consumer that encodes and writes (``thread-queue``, ``asyncio``).
+- ``thread``: :class:`ConsumerThread`, the loop that takes and finishes batches (every queued backend), and
+  :class:`WriterThread`, the consumer that encodes and writes in-process (``thread-queue``, ``asyncio``).
 - ``process``: start and reap a writer process that imports this ``loggers`` (``subprocess``, ``mmap``).
 """

@@ -1,8 +1,11 @@
-"""One writer thread that drains a :class:`HandoffQueue` into a :class:`FileSink`.
+"""The thread that consumes a :class:`HandoffQueue`, and the one that writes it into a :class:`FileSink`.
 
-Shared by the backends whose consumer is a thread in the application process
-(``thread-queue``, ``asyncio``). The owner builds it from its options, hands
-records to ``writer.queue.put`` and delegates ``flush``/``close``/fork repair.
+:class:`ConsumerThread` is the loop every queued backend shares: take a batch,
+hand it to ``consume(batch)``, mark it finished, until the queue is closed and
+empty. :class:`WriterThread` consumes into a sink in the application process
+(``thread-queue``, ``asyncio``); the ``subprocess`` backend's sender consumes
+into a socket. The owner builds it from its options, hands records to
+``writer.queue.put`` and delegates ``flush``/``close``/fork repair.
 
 The thread wakes when ``batch_size`` records are queued, every
 ``flush_interval`` seconds, or on flush/close; it takes up to ``batch_size``
@@ -43,29 +46,29 @@ def _nothing(final: bool) -> None:
     pass
 
 
-class WriterThread:
-    """Sink, encoder, bounded queue and the daemon thread that moves records between them."""
+class ConsumerThread:
+    """A daemon thread taking batches from ``queue`` and passing each to ``consume`` (its ``finish`` follows).
+
+    ``consume(batch)`` runs on this thread only and must not raise (a raise ends
+    the thread; the batch still counts as finished).
+    """
 
     def __init__(
         self,
-        options: Options,
+        queue: HandoffQueue,
+        consume: Callable[[list[Record]], None],
         *,
-        queue_class: type[HandoffQueue] = HandoffQueue,
-        max_hold_s: float = 0.0,
+        interval: float,
+        name: str,
         after_batch: Callable[[bool], None] = _nothing,
     ) -> None:
-        """Open the file and start the thread. Raises ``OSError`` if the file cannot be opened."""
-        assert options.path is not None
-        self.sink = FileSink(
-            options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync
-        )
-        self.encoder = JsonLinesEncoder()
-        self.queue = queue_class(options.queue_size, options.overflow, options.batch_size)
+        """Start the thread."""
+        self.queue = queue
         self.queue.consumer_alive = self.alive
         self.after_batch = after_batch
-        self._interval = options.flush_interval
-        self._max_hold = max_hold_s
-        self._name = f"logbench-writer:{options.path}"
+        self._consume = consume
+        self._interval = interval
+        self._name = name
         self._thread = self._start()
 
     def _start(self) -> threading.Thread:
@@ -82,7 +85,7 @@ class WriterThread:
     # -- the thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        """Take and write batches until the queue is closed and empty."""
+        """Take and consume batches until the queue is closed and empty."""
         queue, interval, after_batch = self.queue, self._interval, self.after_batch
         try:
             while True:
@@ -90,22 +93,76 @@ class WriterThread:
                 if batch is None:
                     return
                 if batch:
-                    self.write(batch)
+                    self._consume_and_finish(batch)
                 after_batch(False)
         finally:
             after_batch(True)
 
-    def write(self, batch: list[Record]) -> None:
-        """Encode and write ``batch``; called on the writer thread only."""
+    def _consume_and_finish(self, batch: list[Record]) -> None:
         try:
-            if self._max_hold and not self.queue.closed:  # closing: drain at full speed, yielding would convoy
-                lines = self._encode_in_slices(batch)
-            else:
-                lines = self.encoder.encode_many(batch)
-            with self.sink.lock:
-                self.sink.write_many(lines)
+            self._consume(batch)
         finally:
             self.queue.finish(len(batch))
+
+    def drain_now(self) -> None:
+        """On the consumer thread: consume everything queued right now without waiting."""
+        queue = self.queue
+        while batch := queue.take_nowait():
+            self._consume_and_finish(batch)
+
+    # -- the owner's side -------------------------------------------------------------
+
+    def flush(self, timeout: float | None) -> bool:
+        """Block until every record queued before the call was consumed; False on timeout."""
+        return self.queue.wait_done(self.queue.mark(), timeout)
+
+    def stop(self) -> None:
+        """Refuse new records, let the thread drain, join it (unless called on it); count what is left dropped."""
+        self.queue.close()
+        if not self.is_current():
+            self._thread.join()
+        self.queue.drop_remaining()
+
+    def restart_after_fork(self, *, running: bool) -> None:
+        """In a forked child: empty queue and fresh locks; a new thread if ``running`` (else see ``resume``)."""
+        self.queue.reset_after_fork()
+        if running:
+            self.resume()
+
+    def resume(self) -> None:
+        """In a forked child, after ``restart_after_fork(running=False)``: start the new thread."""
+        self._thread = self._start()
+
+
+class WriterThread(ConsumerThread):
+    """Sink, encoder, bounded queue and the consumer thread that encodes and writes between them."""
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        queue_class: type[HandoffQueue] = HandoffQueue,
+        max_hold_s: float = 0.0,
+        after_batch: Callable[[bool], None] = _nothing,
+    ) -> None:
+        """Open the file and start the thread. Raises ``OSError`` if the file cannot be opened."""
+        self.sink = FileSink.from_options(options)
+        self.encoder = JsonLinesEncoder()
+        self._max_hold = max_hold_s
+        queue = queue_class(options.queue_size, options.overflow, options.batch_size)
+        super().__init__(
+            queue, self.write, interval=options.flush_interval, name=f"logbench-writer:{options.path}",
+            after_batch=after_batch,
+        )
+
+    def write(self, batch: list[Record]) -> None:
+        """Encode and write ``batch``; called on the writer thread only."""
+        if self._max_hold and not self.queue.closed:  # closing: drain at full speed, yielding would convoy
+            lines = self._encode_in_slices(batch)
+        else:
+            lines = self.encoder.encode_many(batch)
+        with self.sink.lock:
+            self.sink.write_many(lines)
 
     def _encode_in_slices(self, batch: list[Record]) -> list[bytes]:
         """Encode ``batch``, releasing the GIL whenever ``max_hold_s`` of encoding has passed."""
@@ -119,32 +176,11 @@ class WriterThread:
                 yield_at = clock() + hold
         return lines
 
-    def drain_now(self) -> None:
-        """On the writer thread: write everything queued right now without waiting."""
-        queue = self.queue
-        while batch := queue.take_nowait():
-            self.write(batch)
-
-    # -- the owner's side -------------------------------------------------------------
-
-    def flush(self, timeout: float | None) -> bool:
-        """Block until every record queued before the call reached the OS; False on timeout."""
-        return self.queue.wait_done(self.queue.mark(), timeout)
-
     def close(self) -> None:
         """Refuse new records, let the thread drain, join it, close the file."""
-        self.queue.close()
-        if not self.is_current():
-            self._thread.join()
-        self.queue.drop_remaining()
+        self.stop()
         with self.sink.lock:
             self.sink.close()
-
-    def restart_after_fork(self, *, running: bool) -> None:
-        """In a forked child: empty queue and fresh locks; a new thread if ``running``."""
-        self.queue.reset_after_fork()
-        if running:
-            self._thread = self._start()
 
     def stats(self) -> dict[str, int]:
         values = combined_stats(self.queue.counters, self.encoder, self.sink)

@@ -2,7 +2,7 @@
 
 - ``backend``: :class:`MmapBackend`, the application's side (hand-off, flush, close, fork).
 - ``journal``: the journal file's layout (header slots, ring of tagged records) and ownership.
-- ``overflow``: the slow paths of a full ring and of an oversize record.
+- ``ring``: :class:`Ring`, the application filling the ring: commit, make room, the overflow policies.
 - ``drain``: :class:`Drainer`, exactly-once batches under the batch lock (writer process and application).
 - ``writer``: the writer process's ``main``.
 - ``recovery``: own a journal, recover orphaned ones, start the writer.

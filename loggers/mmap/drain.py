@@ -102,8 +102,8 @@ class Drainer:
             if not lines:
                 return 0
             try:
-                st = os.fstat(self.sink._fd)  # the file the batch will (most likely) land in
-                q[jr.INTENT_DEV], q[jr.INTENT_INO], q[jr.INTENT_OFFSET] = st.st_dev, st.st_ino, st.st_size
+                # the file the batch will (most likely) land in
+                q[jr.INTENT_DEV], q[jr.INTENT_INO], q[jr.INTENT_OFFSET] = self.sink.position()
             except OSError:
                 q[jr.INTENT_DEV] = q[jr.INTENT_INO] = q[jr.INTENT_OFFSET] = 0
             q[jr.INTENT_WRITTEN] = q[jr.W_WRITTEN] if self.publishes else _NOT_PUBLISHED

@@ -80,8 +80,7 @@ def drain_in_process(journal: jr.Journal, options: Options) -> int:
     q = journal.q
     if q[jr.S_MAGIC] != jr.MAGIC or not (journal.has_pending() or q[jr.INTENT_END] > q[jr.TAIL]):
         return 0
-    assert options.path is not None
-    sink = FileSink(options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync)
+    sink = FileSink.from_options(options)
     try:
         Drainer(journal, sink, batch_size=options.batch_size, publishes=False, fsync=options.fsync).drain_all(None)
         return sink.written

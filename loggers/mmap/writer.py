@@ -20,6 +20,7 @@ import select
 import signal
 import sys
 
+from .._options import Options
 from .._sink import FileSink
 from . import journal as jr
 from .drain import Drainer
@@ -38,7 +39,7 @@ def main(argv: list[str]) -> None:
     backup_count, fsync, batch_size = int(argv[6]), argv[7] == "1", int(argv[8])
     flush_interval = float(argv[9])
     journal = jr.Journal(jfd, name)
-    sink = FileSink(path, max_bytes=max_bytes, backup_count=backup_count, fsync=fsync)
+    sink = FileSink.from_options(Options(path=path, max_bytes=max_bytes, backup_count=backup_count, fsync=fsync))
     drainer = Drainer(journal, sink, batch_size=batch_size, publishes=True, fsync=fsync)
     q, parent = journal.q, os.getppid()
     app_alive, acked = True, 0

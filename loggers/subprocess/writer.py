@@ -35,6 +35,7 @@ import sys
 
 from .._base import ErrorReporter
 from .._encoder import JsonLinesEncoder
+from .._options import Options
 from .._sink import FileSink
 from .._writer.process import remove_socket_dir
 from .wire import ACK, HEADER, unpack_lines
@@ -192,7 +193,9 @@ def main(argv: list[str]) -> None:
     connection = socket.socket(fileno=int(conn_fd))
     listener = socket.socket(fileno=int(listen_fd)) if int(listen_fd) >= 0 else None
     try:
-        sink = FileSink(path, max_bytes=int(max_bytes) if max_bytes else None, backup_count=int(backup_count), fsync=fsync == "1")
+        options = Options(path=path, max_bytes=int(max_bytes) if max_bytes else None, backup_count=int(backup_count),
+                          fsync=fsync == "1")
+        sink = FileSink.from_options(options)
     except OSError as exc:
         sys.stderr.write(f"logbench: subprocess writer: cannot open {path!r}: {exc.strerror or exc}\n")
         sys.exit(1)
