@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-COLUMNS = ("scenario", "backend", "case", "metric", "value", "unit", "low", "high",
-           "verdict", "status", "detail", "trial")
+from harness.store import COLUMNS
+
+__all__ = ["COLUMNS", "Results", "is_peer", "load_results", "registry_backends"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +84,12 @@ def load_results(results_dir: str | os.PathLike[str]) -> Results:
 
 
 def _to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    for column in ("value", "low", "high", "trial"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    """The harness's result frame (``harness.store.to_frame``) in the report's conventions: text
+    without NA ("" instead), ``verdict`` None when absent, ``status`` "ok" when absent, float trials."""
+    from harness.store import to_frame
+
+    frame = to_frame(records)
+    frame["trial"] = frame["trial"].astype("float64")
     for column in ("scenario", "backend", "case", "metric", "unit", "status", "detail"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["verdict"] = frame["verdict"].astype(object).where(frame["verdict"].notna(), None)

@@ -78,13 +78,3 @@ def children_cpu_s() -> float:
         pass
     return total
 
-
-def try_factory(factory: Factory, path: str, **options: Any) -> str | None:
-    """None if ``factory`` accepts ``options``; else the reason it refused (for a "not supported" record)."""
-    try:
-        log = factory(path=path, **options)
-    except (TypeError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    log.close()
-    remove_logs(path)
-    return None

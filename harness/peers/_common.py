@@ -88,9 +88,10 @@ def loguru_log_files(path: str | os.PathLike[str]) -> list[str]:
 class PeerLogger(Logger):
     """Base of the peer adapters: emitted/dropped/errors bookkeeping and option checks.
 
-    Subclasses call ``self._emitted()`` for every record that reaches ``_handoff``,
-    ``self._drop(kind, detail)`` for a record the library refused or after close,
-    and implement ``_written()`` plus the library calls.
+    ``_handoff`` counts every record, drops (counted) what arrives after close and
+    passes the rest to ``_emit``, which subclasses implement with the library call;
+    they call ``self._drop(kind, detail)`` for a record the library refused and
+    implement ``_written()``.
     """
 
     #: The third-party package the peer needs (None: stdlib only).
@@ -108,6 +109,17 @@ class PeerLogger(Logger):
         self._rotations = 0
         self._reporter = ErrorReporter(f"{self.name} {options.path}")
         self._close_lock = threading.Lock()
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        self._emit_count()
+        if self._closed:
+            self._closed_drop()
+            return
+        self._emit(ts_ns, level, msg, fields)
+
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        """Hand one record to the library (never raises: a failure is a counted drop)."""
+        raise NotImplementedError
 
     @classmethod
     def check_options(cls, raw: Mapping[str, Any]) -> None:

@@ -70,11 +70,7 @@ class _PicoPeer(PeerLogger):
         self._file_handler.setFormatter(PicoJsonFormatter())
         return self._file_handler
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._emit_count()
-        if self._closed:
-            self._closed_drop()
-            return
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         args = (dict(fields),) if fields else ()
         method = self._methods.get(level)
         try:

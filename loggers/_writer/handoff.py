@@ -225,10 +225,6 @@ class HandoffQueue:
         """True once ``close`` was called (the consumer is draining or done)."""
         return self._closed
 
-    @property
-    def flush_requested(self) -> bool:
-        return self._flush_waiters > 0
-
     def close(self) -> None:
         """Refuse new records (counted as dropped); the consumer drains what is queued."""
         with self._lock:
