@@ -16,6 +16,14 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """mypy strict over loggers/, scenarios/ and harness/ (peers included), then ruff over the repository."""
+    session.install("-e", ".[harness,dev,peers,lint]")
+    session.run("mypy")
+    session.run("ruff", "check", ".")
+
+
 # -- reports, browser check, asv (reports/ and benchmarks/ own these) -------------------------
 
 RESULTS_LATEST = "results/latest"

@@ -67,7 +67,7 @@ def load(path: str) -> tuple[dict[str, Any], pd.DataFrame]:
 def plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts of plain Python values, missing values (NA/NaN) as None."""
     clean = frame.astype(object)
-    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in clean.to_dict("records")]
+    return [{str(k): (None if _missing(v) else v) for k, v in row.items()} for row in clean.to_dict("records")]
 
 
 def _missing(value: Any) -> bool:

@@ -55,7 +55,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ._options import (
     COMMON_OPTIONS,
@@ -77,8 +77,16 @@ if TYPE_CHECKING:
 
 _time_ns = time.time_ns
 #: ``line -> (writer, seq) | None``: one line of a backend's output, read back (see the module docstring).
-LineParser = Callable[[bytes], "tuple[object, int] | None"]
-RecordView = Callable[[dict[str, Any]], dict[str, Any]]
+class LineParser(Protocol):
+    """``parse(line) -> (writer, seq) | None`` (a Protocol, not a Callable alias: a class attribute, never bound)."""
+
+    def __call__(self, line: bytes, /) -> tuple[object, int] | None: ...
+
+
+class RecordView(Protocol):
+    """``view(document) -> flat dict`` (see the module docstring)."""
+
+    def __call__(self, document: dict[str, Any], /) -> dict[str, Any]: ...
 STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
 
 

@@ -11,13 +11,13 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 import asv_runner.discovery as asv_runner_discovery  # asv is in the dev extra
+import pytest
 
 from benchmarks import _common
 from benchmarks.bench_caller import CallerCost
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     "bench_caller.CallerCost.time_info",

@@ -136,6 +136,9 @@ class PeerLogger(Logger):
             self._shutdown()
         _lifecycle.untrack(self)
 
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: nothing by default (the library's own fork handling applies)."""
+
     def _shutdown(self) -> None:
         """Drain what the library holds and release it; called once, by ``close``."""
         raise NotImplementedError

@@ -121,7 +121,7 @@ class PicologgingQueueLogger(ListenerQueuePeer, _PicoPeer):
         self._file_handler.setFormatter(picologging.Formatter("%(message)s"))
         handler = picologging.handlers.QueueHandler(self._queue)
         handler.setFormatter(PicoJsonFormatter())
-        handler.handleError = self._on_handler_error  # a full queue: counted as dropped
+        handler.handleError = self._on_handler_error  # type: ignore[method-assign]  # a full queue: counted as dropped
         self._queue_handler = handler
         return handler
 
