@@ -29,7 +29,7 @@ Locking
     if another process or logrotate replaced it, the sink reopens, so nobody
     writes into a renamed file. A deleted ``<path>.lock`` (directory removed) is
     noticed on such a reopen or within a second (``st_nlink == 0``) and replaced.
-    Cost: README "Rotation and locking". Without rotation, ``O_APPEND`` keeps
+    Cost: docs/rotation-and-locking.md. Without rotation, ``O_APPEND`` keeps
     concurrent appends whole and the same ``stat`` runs before each batch (as
     stdlib's ``WatchedFileHandler`` does per record), so no record goes into a
     renamed file or vanishes into a deleted one.

@@ -10,8 +10,8 @@ releases the GIL (``time.sleep(0)``) after every ``MAX_HOLD_SECONDS`` of
 encoding, so a loop whose timer fires waits for at most one ~0.2 ms slice,
 not for a whole batch (512 records took 0.5-1.5 ms to encode here). The loop
 is touched only by ``aflush``/``aclose``, whose futures the writer completes
-with ``loop.call_soon_threadsafe``. Rejected after measuring (README "asyncio
-backend", script and figures there): an executor hop per batch with a task
+with ``loop.call_soon_threadsafe``. Rejected after measuring (docs/asyncio.md, "Designs
+measured", figures there): an executor hop per batch with a task
 that yields every loop iteration (+45 % wall, +49 % CPU on a CPU-bound
 coroutine), encoding on the loop thread and the unsliced writer (p99 loop
 lag 2.1 and 2.5 ms against 1.1 ms for sliced and for ``null`` on a quiet
@@ -62,7 +62,7 @@ from ._writer.handoff import HandoffQueue
 from ._writer.thread import WriterThread
 from .thread_queue import ThreadQueueBackend
 
-#: Longest the writer encodes before releasing the GIL (see the README for the measurement).
+#: Longest the writer encodes before releasing the GIL (docs/asyncio.md has the measurement).
 MAX_HOLD_SECONDS = 0.0002
 #: Longest a loop thread waits for room with ``overflow="block"`` before dropping.
 LOOP_BLOCK_SECONDS = 0.02
