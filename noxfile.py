@@ -81,6 +81,14 @@ def _try_picologging(session: nox.Session) -> None:
     session.warn(f"picologging does not install on {session.python}: {errors[0] if errors else 'pip failed'}")
 
 
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """mypy strict over loggers/, scenarios/ and harness/ (peers included), then ruff over the repository."""
+    session.install("-e", ".[harness,dev,peers,lint]")
+    session.run("mypy")
+    session.run("ruff", "check", ".")
+
+
 # -- reports, browser check, asv (reports/ and benchmarks/ own these) -------------------------
 
 RESULTS_LATEST = "results/latest"

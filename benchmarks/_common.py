@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+# A fixed list, not loggers.BACKENDS: asv params must line up across commits (tests/test_benchmarks.py checks it).
 BACKENDS = ["null", "sync", "thread-queue", "asyncio", "subprocess", "mmap"]
 WRITING_BACKENDS = [b for b in BACKENDS if b != "null"]
 MISSING = "__missing__"

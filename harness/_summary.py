@@ -11,20 +11,14 @@ asyncio loop lag p99 (worst rate). ``-``: scenario not run for that backend;
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .store import number as _num
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["format_summary"]
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
 
 
 def _rows(frame: pd.DataFrame, scenario: str, backend: str) -> pd.DataFrame:

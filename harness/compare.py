@@ -22,6 +22,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .store import number as _num
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -40,14 +42,6 @@ class Finding:
     kind: str  # "regression", "new defect", "new failure", "improvement", "defect", "overhead", "note"
     text: str
     bad: bool
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
 
 
 def _index(frame: pd.DataFrame) -> dict[tuple[str, ...], dict[str, Any]]:

@@ -16,7 +16,7 @@ from . import _format
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "RESULTS_CSV", "load", "plain_rows", "save", "to_frame"]
+__all__ = ["COLUMNS", "RESULTS_CSV", "load", "number", "plain_rows", "save", "to_frame"]
 
 COLUMNS = ("scenario", "backend", "case", "metric", "value", "unit", "low", "high",
            "verdict", "status", "detail", "trial")
@@ -34,6 +34,15 @@ def to_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     for column in ("scenario", "backend", "case", "metric", "unit", "verdict", "status", "detail"):
         frame[column] = frame[column].astype("string")
     return frame
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a float; None for a missing, NaN or non-numeric value."""
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if result != result else result
 
 
 def save(out_dir: str, metadata: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
@@ -58,7 +67,7 @@ def load(path: str) -> tuple[dict[str, Any], pd.DataFrame]:
 def plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts of plain Python values, missing values (NA/NaN) as None."""
     clean = frame.astype(object)
-    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in clean.to_dict("records")]
+    return [{str(k): (None if _missing(v) else v) for k, v in row.items()} for row in clean.to_dict("records")]
 
 
 def _missing(value: Any) -> bool:

@@ -16,7 +16,7 @@ import importlib
 from typing import Any
 
 from ._base import STAT_KEYS, Logger
-from ._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from ._options import CRITICAL, DEBUG, ERROR, INFO, WARNING
 from ._options import OVERFLOW_POLICIES, Options
 
 __all__ = [
@@ -38,10 +38,10 @@ __all__ = [
 _REGISTRY: dict[str, tuple[str, str]] = {
     "null": ("loggers.null", "NullBackend"),
     "sync": ("loggers.sync", "SyncBackend"),
-    "mmap": ("loggers.mmap_journal", "MmapBackend"),
+    "mmap": ("loggers.mmap.backend", "MmapBackend"),
     "thread-queue": ("loggers.thread_queue", "ThreadQueueBackend"),
-    "subprocess": ("loggers.subproc", "SubprocessBackend"),
-    "asyncio": ("loggers.aio", "AsyncioBackend"),
+    "subprocess": ("loggers.subprocess.backend", "SubprocessBackend"),
+    "asyncio": ("loggers.asyncio", "AsyncioBackend"),
 }
 
 BACKENDS: tuple[str, ...] = tuple(_REGISTRY)

@@ -51,13 +51,22 @@ import abc
 import itertools
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING, parse_level
-from ._options import COMMON_OPTIONS, Options
+from ._options import (
+    COMMON_OPTIONS,
+    CRITICAL,
+    DEBUG,
+    ERROR,
+    INFO,
+    WARNING,
+    Options,
+    parse_level,
+)
 
 if TYPE_CHECKING:
     import logging
@@ -68,8 +77,16 @@ if TYPE_CHECKING:
 
 _time_ns = time.time_ns
 #: ``line -> (writer, seq) | None``: one line of a backend's output, read back (see the module docstring).
-LineParser = Callable[[bytes], "tuple[object, int] | None"]
-RecordView = Callable[[dict[str, Any]], dict[str, Any]]
+class LineParser(Protocol):
+    """``parse(line) -> (writer, seq) | None`` (a Protocol, not a Callable alias: a class attribute, never bound)."""
+
+    def __call__(self, line: bytes, /) -> tuple[object, int] | None: ...
+
+
+class RecordView(Protocol):
+    """``view(document) -> flat dict`` (see the module docstring)."""
+
+    def __call__(self, document: dict[str, Any], /) -> dict[str, Any]: ...
 STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
 
 
@@ -202,9 +219,9 @@ class Logger(abc.ABC):
 
     # -- lifecycle -----------------------------------------------------------------
 
-    @abc.abstractmethod
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        """Take one record that passed the filter. See the module docstring."""
+    #: Take one record that passed the filter (see the module docstring). A backend defines it as a
+    #: method or, one call less per record, binds it in ``__init__`` (a queued backend: its queue's ``put``).
+    _handoff: Callable[[int, int, object, Mapping[str, object]], None]
 
     @abc.abstractmethod
     def flush(self, timeout: float | None = None) -> bool:
@@ -266,3 +283,41 @@ class Logger(abc.ABC):
         if level >= self._min_level:
             self._handoff(ts_ns, level, msg, fields)
 
+
+# -- failure reports (stats count every failure; stderr hears of each kind once) -----------
+
+REPEAT_AFTER_SECONDS = 60.0
+
+
+class ErrorReporter:
+    """Print the first failure of each kind, then at most one summary a minute per kind.
+
+    Thread-safe. Printing never raises: a broken stderr is ignored, since the
+    failure is already counted in the owner's ``stats()``.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._next_allowed: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def report(self, kind: str, detail: str) -> None:
+        """Note one failure of ``kind``; print it unless one was printed recently."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_allowed.get(kind, 0.0):
+                self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+                return
+            self._next_allowed[kind] = now + REPEAT_AFTER_SECONDS
+            suppressed = self._suppressed.pop(kind, 0)
+        extra = f" ({suppressed} more since last report)" if suppressed else ""
+        message = (
+            f"logbench: {self._owner}: {kind}: {detail}{extra}; "
+            "further failures of this kind are counted in stats() and summarised at most once a minute\n"
+        )
+        try:
+            sys.stderr.write(message)
+            sys.stderr.flush()
+        except Exception:
+            pass

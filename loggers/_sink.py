@@ -29,7 +29,7 @@ Locking
     if another process or logrotate replaced it, the sink reopens, so nobody
     writes into a renamed file. A deleted ``<path>.lock`` (directory removed) is
     noticed on such a reopen or within a second (``st_nlink == 0``) and replaced.
-    Cost: README "Rotation and locking". Without rotation, ``O_APPEND`` keeps
+    Cost: docs/rotation-and-locking.md. Without rotation, ``O_APPEND`` keeps
     concurrent appends whole and the same ``stat`` runs before each batch (as
     stdlib's ``WatchedFileHandler`` does per record), so no record goes into a
     renamed file or vanishes into a deleted one.
@@ -52,10 +52,14 @@ import fcntl
 import os
 import threading
 import time
-import weakref
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ._errors import ErrorReporter
+from . import _lifecycle
+from ._base import ErrorReporter
+
+if TYPE_CHECKING:
+    from ._options import Options
 
 FILE_MODE = 0o640
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -93,9 +97,20 @@ class FileSink:
             except OSError:
                 os.close(self._fd)
                 raise
-        _LIVE_SINKS.add(self)
+        _lifecycle.track_fork(self)
+
+    @classmethod
+    def from_options(cls, options: Options) -> FileSink:
+        """The sink of ``options`` (path, rotation, fsync). Raises ``OSError`` if it cannot be opened."""
+        assert options.path is not None
+        return cls(options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync)
 
     # -- public -----------------------------------------------------------------
+
+    def position(self) -> tuple[int, int, int]:
+        """(device, inode, size) of the file the next write goes to. Raises ``OSError``."""
+        st = os.fstat(self._fd)
+        return st.st_dev, st.st_ino, st.st_size
 
     def write_many(self, lines: Sequence[bytes]) -> int:
         """Write encoded lines in order and return how many reached the OS.
@@ -330,13 +345,3 @@ def _unlink_quietly(path: str) -> None:
     except FileNotFoundError:
         pass
 
-
-_LIVE_SINKS: weakref.WeakSet[FileSink] = weakref.WeakSet()
-
-
-def _reinit_sinks_after_fork() -> None:
-    for sink in list(_LIVE_SINKS):
-        sink._after_fork_in_child()
-
-
-os.register_at_fork(after_in_child=_reinit_sinks_after_fork)

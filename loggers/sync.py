@@ -31,10 +31,7 @@ class SyncBackend(Logger):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        assert options.path is not None
-        self._sink = FileSink(
-            options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync
-        )
+        self._sink = FileSink.from_options(options)
         self._encoder = JsonLinesEncoder()
         self._counters = Counters()
         self._busy_threads: set[int] = set()  # threads inside _handoff (set before locking)

@@ -23,12 +23,11 @@ its own writer thread; records queued in the parent are written by the parent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 
 from . import _lifecycle
 from ._base import Logger
 from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
-from ._writer_thread import WriterThread
+from ._writer.thread import WriterThread
 
 
 class ThreadQueueBackend(Logger):
@@ -41,20 +40,17 @@ class ThreadQueueBackend(Logger):
         self._close_lock = threading.Lock()
         self._writer = self._make_writer(options)
         self._queue = self._writer.queue
-        self._handoff = self._queue.put  # type: ignore[method-assign]  # one call less per record
+        self._handoff = self._queue.put  # one call less per record
         _lifecycle.track(self)
 
     def _make_writer(self, options: Options) -> WriterThread:
         """The writer thread (started); a subclass chooses its queue class and pacing here."""
         return WriterThread(options)
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._queue.put(ts_ns, level, msg, fields)
-
     def _count_bad_call(self) -> None:
         self._queue.count_error()
 
-    # -- lifecycle (the writer thread lives in ``_writer_thread``) ---------------------
+    # -- lifecycle (the writer thread lives in ``_writer.thread``) ---------------------
 
     def flush(self, timeout: float | None = None) -> bool:
         return self._writer.flush(timeout)

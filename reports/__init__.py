@@ -10,6 +10,6 @@ metadata; ``verdict`` derives the "choose a backend" rows from that frame;
 from __future__ import annotations
 
 from ._build import build_report
-from ._load import REFERENCE_BACKENDS, Results, is_peer, load_results
+from ._load import Results, is_peer, load_results, registry_backends
 
-__all__ = ["REFERENCE_BACKENDS", "Results", "build_report", "is_peer", "load_results"]
+__all__ = ["Results", "build_report", "is_peer", "load_results", "registry_backends"]

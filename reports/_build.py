@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
-from . import _figures, _tables, verdict
+from . import _tables, verdict
 from ._load import Results, load_results
 from ._template import TEMPLATE
 
-SECTION_IDS = ("choose", "summary", *_figures.FIGURES, "rotation", "faults", "problems", "metadata")
-"""Every section id the page has, whatever the data (the browser check looks for them)."""
+
+def section_ids() -> tuple[str, ...]:
+    """Every section id the page has, whatever the data (the browser check looks for them)."""
+    from . import _figures  # matplotlib: imported when a figure is needed, not by ``import reports``
+
+    return ("choose", "summary", *_figures.FIGURES, "rotation", "faults", "problems", "metadata")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SECTION_IDS":  # kept as a name: the figure list behind it needs matplotlib
+        return section_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +35,8 @@ class Figure:
 def render(results: Results) -> str:
     """The whole page as a string (self-contained: inline CSS and SVG, no external URL)."""
     import jinja2
+
+    from . import _figures
 
     baseline = results.baseline_backends
     figures = [Figure(fid, scenario, title, draw(results))

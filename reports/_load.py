@@ -12,10 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-COLUMNS = ("scenario", "backend", "case", "metric", "value", "unit", "low", "high",
-           "verdict", "status", "detail", "trial")
-REFERENCE_BACKENDS = ("null", "sync", "thread-queue", "asyncio", "subprocess", "mmap")
-BASELINE_BACKENDS = ("null",)
+from harness.store import COLUMNS
+
+__all__ = ["COLUMNS", "Results", "is_peer", "load_results", "registry_backends"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,13 +29,17 @@ class Results:
     def reference_backends(self) -> tuple[str, ...]:
         """Backends shipped with logbench; every other name is a peer."""
         names = self.metadata.get("reference_backends")
-        return tuple(names) if names else REFERENCE_BACKENDS
+        return tuple(names) if names else registry_backends()
 
     @property
     def baseline_backends(self) -> tuple[str, ...]:
         """Backends that write nothing (the no-logging baseline); never recommended."""
         names = self.metadata.get("baseline_backends")
-        return tuple(names) if names else BASELINE_BACKENDS
+        if names:
+            return tuple(names)
+        from harness.discover import baseline_backends
+
+        return baseline_backends()
 
     def is_peer(self, backend: str) -> bool:
         return is_peer(backend, self.reference_backends)
@@ -51,9 +54,17 @@ class Results:
         return f"{backend} (peer)" if self.is_peer(backend) else backend
 
 
-def is_peer(backend: str, reference: tuple[str, ...] = REFERENCE_BACKENDS) -> bool:
-    """True for a backend that is not one of logbench's reference loggers."""
-    return backend not in reference
+def registry_backends() -> tuple[str, ...]:
+    """The reference loggers of this checkout (``loggers.BACKENDS``, through the harness), for result
+    files whose metadata does not name them."""
+    from harness.discover import reference_backends
+
+    return reference_backends()
+
+
+def is_peer(backend: str, reference: tuple[str, ...] | None = None) -> bool:
+    """True for a backend that is not one of logbench's reference loggers (default: the registry's)."""
+    return backend not in (registry_backends() if reference is None else reference)
 
 
 def load_results(results_dir: str | os.PathLike[str]) -> Results:
@@ -73,9 +84,12 @@ def load_results(results_dir: str | os.PathLike[str]) -> Results:
 
 
 def _to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    for column in ("value", "low", "high", "trial"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    """The harness's result frame (``harness.store.to_frame``) in the report's conventions: text
+    without NA ("" instead), ``verdict`` None when absent, ``status`` "ok" when absent, float trials."""
+    from harness.store import to_frame
+
+    frame = to_frame(records)
+    frame["trial"] = frame["trial"].astype("float64")
     for column in ("scenario", "backend", "case", "metric", "unit", "status", "detail"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["verdict"] = frame["verdict"].astype(object).where(frame["verdict"].notna(), None)

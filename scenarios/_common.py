@@ -66,7 +66,7 @@ def children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = usage.ru_utime + usage.ru_stime
     try:
-        import psutil  # type: ignore[import-untyped]
+        import psutil  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
         return total
     try:
@@ -78,13 +78,3 @@ def children_cpu_s() -> float:
         pass
     return total
 
-
-def try_factory(factory: Factory, path: str, **options: Any) -> str | None:
-    """None if ``factory`` accepts ``options``; else the reason it refused (for a "not supported" record)."""
-    try:
-        log = factory(path=path, **options)
-    except (TypeError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    log.close()
-    remove_logs(path)
-    return None

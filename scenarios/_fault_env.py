@@ -14,9 +14,9 @@ from typing import Any
 from ._fault_cases import Make, Outcome, finish, read_log, record_view
 
 try:
-    import psutil  # type: ignore[import-untyped]
+    import psutil  # type: ignore[import-untyped, unused-ignore]
 except ImportError:  # pragma: no cover - the harness extra installs it
-    psutil = None
+    psutil = None  # type: ignore[assignment, unused-ignore]
 
 
 def _seqs(records: list[dict[str, Any]], **match: object) -> list[int]:

@@ -95,15 +95,40 @@ def run_child(target: Callable[..., Any], *args: Any, timeout: float) -> Any:
     Raises:
         ChildFailed: the child raised (message: its traceback), died without
             answering (message: exit code) or did not answer within ``timeout``
-            seconds (it is then killed).
+            seconds (it and its descendants are then killed).
+    """
+
+    def wait(receiver: Connection) -> str | None:
+        return None if receiver.poll(timeout) else f"measuring child did not finish within {timeout:g} s (killed)"
+
+    return run_in_child(target, args, wait=wait)
+
+
+def run_in_child(
+    target: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    wait: Callable[[Connection], str | None],
+    stuck: type[ChildFailed] = ChildFailed,
+    name: str = "logbench-measure",
+) -> Any:
+    """The one child runner: ``target(*args)`` in a ``spawn`` child, its result back over a pipe.
+
+    ``wait(receiver)`` returns None once the child answered, else why it is stuck: the
+    child and its descendants are then killed and ``stuck(reason)`` is raised.
+
+    Raises:
+        ChildFailed: stuck (as ``stuck``), raised (message: its traceback) or died without a result.
     """
     receiver, sender = SPAWN.Pipe(duplex=False)
-    process = SPAWN.Process(target=_child_main, args=(sender, target, args), name="logbench-measure")
+    process = SPAWN.Process(target=_child_main, args=(sender, target, args), name=name)
     process.start()
     sender.close()
     try:
-        if not receiver.poll(timeout):
-            raise ChildFailed(f"measuring child did not finish within {timeout:g} s (killed)")
+        reason = wait(receiver)
+        if reason is not None:
+            kill_tree(process.pid)
+            raise stuck(reason)
         try:
             ok, payload = receiver.recv()
         except EOFError:
@@ -112,7 +137,7 @@ def run_child(target: Callable[..., Any], *args: Any, timeout: float) -> Any:
     finally:
         process.join(10)
         if process.is_alive():
-            process.kill()
+            kill_tree(process.pid)
             process.join()
         receiver.close()
     if not ok:
@@ -127,6 +152,19 @@ def _child_main(sender: Connection, target: Callable[..., Any], args: tuple[Any,
         result = (False, traceback.format_exc())
     sender.send(result)
     sender.close()
+
+
+def kill_tree(pid: int | None) -> None:
+    """SIGKILL ``pid`` and every descendant (e.g. a backend's writer process)."""
+    import signal
+
+    if pid is None:
+        return
+    for victim in [*descendants(pid), pid]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def wait_until_quiet(pids: Iterable[int], directory: str, *, timeout: float = 10.0, settle: float = 0.2) -> bool:

@@ -18,12 +18,11 @@ while a final step that cannot bump (``close()``) runs, which gets
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ._proc import SPAWN, ChildFailed, descendants
+from ._proc import SPAWN, ChildFailed, run_in_child
 
 __all__ = ["CLOSING", "PHASE", "STARTING", "WORKING", "Stalled", "run_watched"]
 
@@ -55,29 +54,11 @@ def run_watched(
         ChildFailed: the child raised (message: its traceback) or died without a result.
     """
     heartbeat = SPAWN.Array("q", slots + 1, lock=False)
-    receiver, sender = SPAWN.Pipe(duplex=False)
-    process = SPAWN.Process(target=_child_main, args=(sender, target, heartbeat, args), name="logbench-watched")
-    process.start()
-    sender.close()
-    try:
-        reason = _watch(receiver, heartbeat, stall_s, start_s, close_s)
-        if reason is not None:
-            _kill_tree(process.pid)
-            raise Stalled(reason)
-        try:
-            ok, payload = receiver.recv()
-        except EOFError:
-            process.join(5)
-            raise ChildFailed(f"measuring child died without a result (exit code {process.exitcode})") from None
-    finally:
-        process.join(10)
-        if process.is_alive():
-            _kill_tree(process.pid)
-            process.join()
-        receiver.close()
-    if not ok:
-        raise ChildFailed(str(payload))
-    return payload
+
+    def wait(receiver: Connection) -> str | None:
+        return _watch(receiver, heartbeat, stall_s, start_s, close_s)
+
+    return run_in_child(target, (heartbeat, *args), wait=wait, stuck=Stalled, name="logbench-watched")
 
 
 def _watch(receiver: Connection, heartbeat: Any, stall_s: float, start_s: float, close_s: float) -> str | None:
@@ -98,26 +79,3 @@ def _watch(receiver: Connection, heartbeat: Any, stall_s: float, start_s: float,
         if phase == CLOSING and waited > close_s:
             return f"deadlock: close() did not return in {close_s:g}s"
     return None
-
-
-def _kill_tree(pid: int | None) -> None:
-    """SIGKILL ``pid`` and every descendant (e.g. a backend's writer process)."""
-    import os
-    import signal
-
-    if pid is None:
-        return
-    for victim in [*descendants(pid), pid]:
-        try:
-            os.kill(victim, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def _child_main(sender: Connection, target: Callable[..., Any], heartbeat: Any, args: tuple[Any, ...]) -> None:
-    try:
-        result: tuple[bool, Any] = (True, target(heartbeat, *args))
-    except BaseException:  # report everything to the parent
-        result = (False, traceback.format_exc())
-    sender.send(result)
-    sender.close()

@@ -12,17 +12,18 @@ counted, nothing lost that the fault did not force, every line valid JSON),
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import tempfile
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from . import _fault_cases as bad_input
 from . import _fault_env as env
 from ._fault_cases import Outcome
+from ._proc import ChildFailed, run_in_child
 from ._results import ResultRecord
 
 CASES: dict[str, Callable[..., Outcome]] = {
@@ -112,40 +113,19 @@ def _config_record(factory: Callable[..., Any], backend: str) -> ResultRecord:
 
 def _run_isolated(case: str, factory: Callable[..., Any], limit: float | None = None) -> Outcome:
     limit = CASE_TIMEOUT_SECONDS if limit is None else limit
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
+
+    def wait(receiver: Connection) -> str | None:
+        return None if receiver.poll(limit) else f"no result within {limit:.0f}s: hung (killed, with what it started)"
+
     with tempfile.TemporaryDirectory() as workdir:
-        process = context.Process(target=_case_child, args=(case, factory, workdir, sender), daemon=True)
-        process.start()
-        sender.close()
-        if receiver.poll(limit):
-            try:
-                outcome: Outcome = receiver.recv()
-            except EOFError:
-                outcome = Outcome(False, f"case process died (exit code {process.exitcode})")
-        else:
-            outcome = Outcome(False, f"no result within {limit:.0f}s: hung or died (exit code {process.exitcode})")
-        process.join(5)
-        _kill_tree(process.pid)
-        process.join()
+        try:
+            outcome: Outcome = run_in_child(_case_child, (case, factory, workdir), wait=wait, name="logbench-fault-case")
+        except ChildFailed as exc:  # hung, died without a result, or raised past the case
+            outcome = Outcome(False, f"case process: {exc}")
     return outcome
 
 
-def _kill_tree(pid: int | None) -> None:
-    """Kill a case process and everything it started (a deadlocked fork child, a writer)."""
-    try:
-        import psutil  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - the harness extra installs psutil
-        return
-    try:
-        root = psutil.Process(pid)
-        for process in [*root.children(recursive=True), root]:
-            process.kill()
-    except psutil.Error:
-        pass
-
-
-def _case_child(case: str, factory: Callable[..., Any], workdir: str, sender: Any) -> None:
+def _case_child(case: str, factory: Callable[..., Any], workdir: str) -> Outcome:
     def make(path: object, **options: Any) -> Any:
         return factory(path=path, **options)
 
@@ -155,8 +135,7 @@ def _case_child(case: str, factory: Callable[..., Any], workdir: str, sender: An
         outcome = CASES[case](make, Path(workdir))
     except BaseException as exc:  # an exception reaching here reached the application
         outcome = Outcome(False, f"exception reached the application: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
-    sender.send(_judge_stderr(outcome, stderr_path))
-    sender.close()
+    return _judge_stderr(outcome, stderr_path)
 
 
 def _redirect_stderr(path: Path) -> None:

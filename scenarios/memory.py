@@ -133,7 +133,7 @@ def _measure_case(
     with tempfile.TemporaryDirectory(prefix="logbench-memory-", dir=workdir) as tmp:
         rss = _run_once(factory, os.path.join(tmp, "rss"), _Spec(n, options), stall, timeout)
         memray_path = os.path.join(tmp, "alloc.memray")
-        alloc = _run_once(factory, os.path.join(tmp, "alloc"), _Spec(n, options, memray_path), stall, timeout)
+        _run_once(factory, os.path.join(tmp, "alloc"), _Spec(n, options, memray_path), stall, timeout)
         peak_alloc = _memray_peak(memray_path)
     note = (
         f"{n} records, options {options or 'default'}"

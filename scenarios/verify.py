@@ -47,7 +47,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import types
 from collections.abc import Callable, Mapping, Sequence
 
@@ -121,14 +120,14 @@ class Verification:
 
 
 def rotated_files(directory: str | os.PathLike[str], base_name: str) -> list[tuple[int, str]]:
-    """``(index, name)`` of ``base_name`` and its numbered backups, oldest first (index 0 = base)."""
-    pattern = re.compile(re.escape(base_name) + r"(?:\.([1-9][0-9]*))?")
-    files = []
-    for name in os.listdir(directory):
-        match = pattern.fullmatch(name)
-        if match and os.path.isfile(os.path.join(directory, name)):
-            files.append((int(match.group(1) or 0), name))
-    return sorted(files, reverse=True)
+    """``(index, name)`` of ``base_name`` and its numbered backups, oldest first (index 0 = base).
+
+    The files are the ones ``loggers.Logger.log_files`` lists (the ``FileSink`` rotation chain).
+    """
+    from loggers import Logger
+
+    files = [os.path.basename(file) for file in Logger.log_files(os.path.join(os.fspath(directory), base_name))]
+    return [(int(name[len(base_name) + 1 :] or 0), name) for name in files]
 
 
 def _numbered(files: Sequence[str | os.PathLike[str]]) -> list[tuple[int, str]]:

@@ -11,13 +11,13 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 import asv_runner.discovery as asv_runner_discovery  # asv is in the dev extra
+import pytest
 
 from benchmarks import _common
 from benchmarks.bench_caller import CallerCost
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     "bench_caller.CallerCost.track_ns_per_call",
@@ -107,3 +107,11 @@ def test_asv_nox_and_pyproject_claim_the_same_interpreters() -> None:
     assert conf["pythons"] == nox_pythons
     assert requires == f">={nox_pythons[0]}"
     assert nox_pythons == [f"3.{minor}" for minor in range(11, 11 + len(nox_pythons))]
+
+
+def test_asv_params_are_the_registry() -> None:
+    """asv params are a fixed list (results line up across commits); it must name exactly the registry's backends."""
+    import loggers
+
+    assert sorted(_common.BACKENDS) == sorted(loggers.BACKENDS)
+    assert sorted(_common.WRITING_BACKENDS) == sorted(b for b in loggers.BACKENDS if loggers.backend_class(b).writes_file)

@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import loggers
 from harness import _format, discover, store
 from harness._spawn import spawn_cell
 from harness._summary import format_summary
@@ -75,9 +77,14 @@ def test_store_writes_a_loadable_table(tmp_path: Path) -> None:
 def test_discover_resolves_names() -> None:
     assert "sync" in discover.reference_backends() and "null" in discover.baseline_backends()
     assert "overhead" in discover.scenario_names()
-    log = discover.resolve_factory("sync")
-    assert callable(log)
-    assert callable(discover.resolve_factory("planted:sleepy"))
+    factory = discover.resolve_factory("sync")
+    with tempfile.TemporaryDirectory() as tmp:
+        log = factory(path=os.path.join(tmp, "app.log"))
+        assert isinstance(log, loggers.backend_class("sync"))
+        log.close()
+    import planted
+
+    assert discover.resolve_factory("planted:sleepy") is planted.sleepy
     with pytest.raises(ValueError, match="unknown backend"):
         discover.resolve_factory("no-such-backend")
     with pytest.raises(ValueError, match="unknown scenario"):

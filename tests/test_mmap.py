@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import loggers
-from loggers import _journal as jr
-from loggers._mmap_writer import Drainer
+from loggers.mmap import journal as jr
+from loggers.mmap.drain import Drainer
 from loggers._sink import FileSink
-from loggers.mmap_journal import ring_bytes_for
+from loggers.mmap.backend import ring_bytes_for
 
 SLOT_RETURNED, SLOT_WRITER = 0, 1
 

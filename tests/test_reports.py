@@ -163,3 +163,22 @@ def test_asyncio_row_still_ranks_when_every_backend_fails_the_target(tmp_path: p
     lowest = lag[lag["case"] == max(lag["case"].unique(), key=verdict._case_rate)].sort_values("value").iloc[0]
     assert choice.backends == (lowest["backend"],)
     assert "every one fails the 5% overhead target" in choice.sentence and "excluded" not in choice.sentence
+
+
+def test_import_reports_needs_no_matplotlib() -> None:
+    """Loading results and verdicts works without matplotlib; only drawing a figure needs it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'matplotlib':\n"
+        "            raise ImportError('matplotlib blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import reports, reports.cli, reports.verdict\n"
+        "assert 'matplotlib' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

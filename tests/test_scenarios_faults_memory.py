@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 
 import planted
 import pytest
@@ -48,8 +49,11 @@ def _by(records: list[ResultRecord], case: str, metric: str, trial: int | None =
 
 @pytest.mark.parametrize("name", ["memory", "crash", "rotation", "loop_lag"])
 def test_registered(name: str) -> None:
+    """Registered as ``scenarios.<shape>:run_<shape>``, taking the backend factory first and ``quick`` by name."""
+    assert scenarios.SCENARIOS[name] == f"scenarios.{name}:run_{name}"
     module_name, function_name = scenarios.SCENARIOS[name].split(":")
-    assert callable(getattr(importlib.import_module(module_name), function_name))
+    parameters = inspect.signature(getattr(importlib.import_module(module_name), function_name)).parameters
+    assert next(iter(parameters)) == "factory" and "quick" in parameters and "backend" in parameters
 
 
 # -- memory -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import loggers
-from loggers.subproc import SubprocessBackend
+from loggers.subprocess.backend import SubprocessBackend
 
 
 def _state(pid: int) -> str:

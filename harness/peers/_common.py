@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from loggers import _lifecycle
 from loggers._base import CallCounter, Logger
-from loggers._errors import ErrorReporter
+from loggers._base import ErrorReporter
 from loggers._options import Options
 
 #: ``(writer, seq)`` of one log line, or None when the line is not a record carrying both.
@@ -88,9 +88,10 @@ def loguru_log_files(path: str | os.PathLike[str]) -> list[str]:
 class PeerLogger(Logger):
     """Base of the peer adapters: emitted/dropped/errors bookkeeping and option checks.
 
-    Subclasses call ``self._emitted()`` for every record that reaches ``_handoff``,
-    ``self._drop(kind, detail)`` for a record the library refused or after close,
-    and implement ``_written()`` plus the library calls.
+    ``_handoff`` counts every record, drops (counted) what arrives after close and
+    passes the rest to ``_emit``, which subclasses implement with the library call;
+    they call ``self._drop(kind, detail)`` for a record the library refused and
+    implement ``_written()``.
     """
 
     #: The third-party package the peer needs (None: stdlib only).
@@ -109,6 +110,17 @@ class PeerLogger(Logger):
         self._reporter = ErrorReporter(f"{self.name} {options.path}")
         self._close_lock = threading.Lock()
 
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        self._emit_count()
+        if self._closed:
+            self._closed_drop()
+            return
+        self._emit(ts_ns, level, msg, fields)
+
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        """Hand one record to the library (never raises: a failure is a counted drop)."""
+        raise NotImplementedError
+
     @classmethod
     def check_options(cls, raw: Mapping[str, Any]) -> None:
         """Refuse values the library cannot honour (ValueError naming the option). Default: none."""
@@ -123,6 +135,9 @@ class PeerLogger(Logger):
             self._closed = True
             self._shutdown()
         _lifecycle.untrack(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: nothing by default (the library's own fork handling applies)."""
 
     def _shutdown(self) -> None:
         """Drain what the library holds and release it; called once, by ``close``."""

@@ -90,11 +90,7 @@ class _LoguruPeer(PeerLogger):
 
         return should_rotate
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._emit_count()
-        if self._closed:
-            self._closed_drop()
-            return
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         method = self._methods.get(level)
         try:
             if method is None:

@@ -70,11 +70,7 @@ class _PicoPeer(PeerLogger):
         self._file_handler.setFormatter(PicoJsonFormatter())
         return self._file_handler
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._emit_count()
-        if self._closed:
-            self._closed_drop()
-            return
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         args = (dict(fields),) if fields else ()
         method = self._methods.get(level)
         try:
@@ -125,7 +121,7 @@ class PicologgingQueueLogger(ListenerQueuePeer, _PicoPeer):
         self._file_handler.setFormatter(picologging.Formatter("%(message)s"))
         handler = picologging.handlers.QueueHandler(self._queue)
         handler.setFormatter(PicoJsonFormatter())
-        handler.handleError = self._on_handler_error  # a full queue: counted as dropped
+        handler.handleError = self._on_handler_error  # type: ignore[method-assign]  # a full queue: counted as dropped
         self._queue_handler = handler
         return handler
 

@@ -107,11 +107,7 @@ class _StdlibPeer(PeerLogger):
 
         return counted
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._emit_count()
-        if self._closed:
-            self._closed_drop()
-            return
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         try:
             self._logger.log(level, msg, extra=fields)
         except KeyError:  # a field named like a LogRecord attribute ("name", "args", ...)

@@ -75,11 +75,7 @@ class StructlogJsonLogger(PeerLogger):
         self._logger: Any = wrapper(output, processors, {})
         self._methods = {level: getattr(self._logger, name) for level, name in _METHOD_NAMES.items()}
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        self._emit_count()
-        if self._closed:
-            self._closed_drop()
-            return
+    def _emit(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         method = self._methods.get(level)
         try:
             if method is None:

@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._base import CallCounter, Counters
+from .._base import CallCounter, Counters
 
 Record = tuple[int, int, object, Any]
 BLOCK_POLL_SECONDS = 0.1
@@ -224,10 +224,6 @@ class HandoffQueue:
     def closed(self) -> bool:
         """True once ``close`` was called (the consumer is draining or done)."""
         return self._closed
-
-    @property
-    def flush_requested(self) -> bool:
-        return self._flush_waiters > 0
 
     def close(self) -> None:
         """Refuse new records (counted as dropped); the consumer drains what is queued."""

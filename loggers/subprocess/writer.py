@@ -1,7 +1,7 @@
 """The ``subprocess`` backend's writer process: read frames, encode, write, ack; exit at EOF.
 
-Started by :class:`loggers.subproc.SubprocessBackend` through
-``loggers._process.spawn_writer`` with ``argv`` = path, max_bytes ("" for
+Started by :class:`loggers.subprocess.backend.SubprocessBackend` through
+``loggers._writer.process.spawn_writer`` with ``argv`` = path, max_bytes ("" for
 none), backup_count, fsync ("0"/"1"), the inherited descriptor of the
 creating process's connection (one end of a ``socketpair``) and of a
 listening unix socket (``-1`` for none) on which other processes of the same
@@ -9,7 +9,7 @@ user (forked children) connect.
 
 Single-threaded ``selectors`` loop over the listener and every connection.
 Per read round of one connection it decodes every complete frame (see
-``_subprocess_wire``), writes all their lines with one ``FileSink.write_many``
+``wire``), writes all their lines with one ``FileSink.write_many``
 and then acks the connection's cumulative counters. At EOF on a connection it
 handles what is left, sends a final ack and closes it; when no connection is
 left (pending connects on the listener are accepted first) it closes the
@@ -21,7 +21,7 @@ SIGINT, SIGTERM and SIGHUP are ignored: a Ctrl-C or a group-wide SIGTERM
 reaches the application too, which then drains through this writer; EOF ends
 it either way. Only SIGKILL stops it early (the application then counts the
 unconfirmed records as dropped). Nothing here unpickles: see the trust note
-in ``_subprocess_wire``.
+in ``wire``.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ import socket
 import struct
 import sys
 
-from ._encoder import JsonLinesEncoder
-from ._errors import ErrorReporter
-from ._process import remove_socket_dir
-from ._sink import FileSink
-from ._subprocess_wire import ACK, HEADER, unpack_lines
+from .._base import ErrorReporter
+from .._encoder import JsonLinesEncoder
+from .._options import Options
+from .._sink import FileSink
+from .._writer.process import remove_socket_dir
+from .wire import ACK, HEADER, unpack_lines
 
 RECV_BYTES = 1 << 18
 _CRED = struct.Struct("3i")
@@ -192,7 +193,9 @@ def main(argv: list[str]) -> None:
     connection = socket.socket(fileno=int(conn_fd))
     listener = socket.socket(fileno=int(listen_fd)) if int(listen_fd) >= 0 else None
     try:
-        sink = FileSink(path, max_bytes=int(max_bytes) if max_bytes else None, backup_count=int(backup_count), fsync=fsync == "1")
+        options = Options(path=path, max_bytes=int(max_bytes) if max_bytes else None, backup_count=int(backup_count),
+                          fsync=fsync == "1")
+        sink = FileSink.from_options(options)
     except OSError as exc:
         sys.stderr.write(f"logbench: subprocess writer: cannot open {path!r}: {exc.strerror or exc}\n")
         sys.exit(1)

@@ -1,17 +1,17 @@
 """``asyncio``: for code inside an event loop; a writer thread encodes in short GIL slices.
 
 Design: ``log()`` is a plain, non-blocking call (also from other threads) that
-appends the raw record to the shared bounded queue (``_queue``): no encoding,
+appends the raw record to the shared bounded queue (``_writer.handoff``): no encoding,
 no I/O, no loop callback, no future per record. One writer thread
-(``_writer_thread``, the machinery ``thread-queue`` uses too) wakes at
+(``_writer.thread``, the machinery ``thread-queue`` uses too) wakes at
 ``batch_size`` queued records, every ``flush_interval`` or on a flush, encodes
 the batch and writes it with one ``os.write`` — never on the loop thread. It
 releases the GIL (``time.sleep(0)``) after every ``MAX_HOLD_SECONDS`` of
 encoding, so a loop whose timer fires waits for at most one ~0.2 ms slice,
 not for a whole batch (512 records took 0.5-1.5 ms to encode here). The loop
 is touched only by ``aflush``/``aclose``, whose futures the writer completes
-with ``loop.call_soon_threadsafe``. Rejected after measuring (README "asyncio
-backend", script and figures there): an executor hop per batch with a task
+with ``loop.call_soon_threadsafe``. Rejected after measuring (docs/asyncio.md, "Designs
+measured", figures there): an executor hop per batch with a task
 that yields every loop iteration (+45 % wall, +49 % CPU on a CPU-bound
 coroutine), encoding on the loop thread and the unsliced writer (p99 loop
 lag 2.1 and 2.5 ms against 1.1 ms for sliced and for ``null`` on a quiet
@@ -58,11 +58,11 @@ import time
 from asyncio.events import _get_running_loop
 
 from ._options import Options
-from ._queue import HandoffQueue
-from ._writer_thread import WriterThread
+from ._writer.handoff import HandoffQueue
+from ._writer.thread import WriterThread
 from .thread_queue import ThreadQueueBackend
 
-#: Longest the writer encodes before releasing the GIL (see the README for the measurement).
+#: Longest the writer encodes before releasing the GIL (docs/asyncio.md has the measurement).
 MAX_HOLD_SECONDS = 0.0002
 #: Longest a loop thread waits for room with ``overflow="block"`` before dropping.
 LOOP_BLOCK_SECONDS = 0.02

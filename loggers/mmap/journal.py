@@ -19,8 +19,8 @@ carries another tag. ``kind`` is ``MARSHAL`` (``marshal`` of
 stores rely on x86-64 store ordering (TSO) for a *live* reader; after a crash
 the page cache holds every store that was made, in any case.
 
-Slots: ``HEAD`` (application: end of the last committed record; ``HEAD_SEQ`` is
-unused), ``TAIL``/``TAIL_SEQ`` (records before it are in the output
+Slots: ``HEAD`` (application: end of the last committed record; slot 3 is
+unused, kept so journals left by earlier versions still recover), ``TAIL``/``TAIL_SEQ`` (records before it are in the output
 file: stored only after the write returned), ``INTENT_*`` (the batch being
 written and where the output file ended before it: lets recovery tell which
 records of an interrupted batch already reached the file), ``W_*`` (writer's
@@ -40,14 +40,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._encoder import JsonLinesEncoder
+    from .._encoder import JsonLinesEncoder
 
 MAGIC = 0x314C4E524A4D4C42  # "BLMJRNL1"
 HEADER_BYTES = 4096
 FILE_MODE = 0o640
 SUFFIX = ".mmap-journal"
 MARSHAL, JSON, WRAP = 0, 1, 2
-(S_MAGIC, S_RING, HEAD, HEAD_SEQ, TAIL, TAIL_SEQ, INTENT_END, INTENT_SEQ, INTENT_DEV, INTENT_INO,
+(S_MAGIC, S_RING, HEAD, _UNUSED, TAIL, TAIL_SEQ, INTENT_END, INTENT_SEQ, INTENT_DEV, INTENT_INO,
  INTENT_OFFSET, INTENT_WRITTEN, W_WRITTEN, W_DROPPED, W_ERRORS, W_ROTATIONS, W_SLEEPING, FLUSH_WANTED, W_READY) = range(19)
 DROP_LOCK_BYTE = HEADER_BYTES - 1  # ``lockf`` range serialising drop_old with the writer's take
 

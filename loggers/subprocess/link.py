@@ -1,7 +1,7 @@
 """One application process's connection to a ``subprocess`` writer: send frames, read acks.
 
 The sender thread calls :meth:`Link.send`; a daemon reader thread reads the
-writer's cumulative acks (see ``_subprocess_wire``) until the writer closes
+writer's cumulative acks (see ``wire``) until the writer closes
 the connection, which it does after the final ack once we shut our sending
 side down (``finish``) or when it dies. ``sent`` counts records handed to
 ``sendall``; ``written + dropped`` is what the writer confirmed; once the
@@ -19,7 +19,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 
-from ._subprocess_wire import ACK
+from .wire import ACK
 
 
 class Link:

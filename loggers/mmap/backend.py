@@ -2,11 +2,11 @@
 
 Hand-off: the caller ``marshal``-s ``(ts_ns, level, msg, fields)`` (a record
 marshal refuses is encoded to its JSON line instead), copies it into the
-journal ring (``loggers._journal``) and commits it with one aligned 8-byte
+journal ring (``loggers.mmap.journal``) and commits it with one aligned 8-byte
 store; no system call in the common case. The moment that store is done the
 record is in the kernel's page cache: a SIGKILL of the application loses no
 record whose call returned (``crash_durability = "returned"``). A writer
-process (``loggers._mmap_writer``) encodes and writes them through the usual
+process (``loggers.mmap.drain``) encodes and writes them through the usual
 :class:`FileSink` in batches of up to ``batch_size`` (it looks every 1 ms
 while records flow, every ``flush_interval`` when idle, and is woken by a
 pipe byte when ``batch_size`` records wait: one syscall per such batch).
@@ -36,42 +36,33 @@ and writer; its first call starts its own (its stats start from zero).
 
 from __future__ import annotations
 
-import atexit
 import marshal
 import os
 import select
 import subprocess
 import threading
 import time
-import weakref
 from collections.abc import Mapping
 
-from . import _journal as jr
-from ._base import Counters, Logger
-from ._encoder import JsonLinesEncoder
-from ._errors import ErrorReporter
-from ._mmap_overflow import OverflowMixin
-from ._mmap_setup import own_journal, spawn_writer
-from ._mmap_writer import Drainer
-from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
-from ._sink import FileSink
+from .. import _lifecycle
+from .._base import Counters, ErrorReporter, Logger
+from .._encoder import JsonLinesEncoder
+from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from .._sink import FileSink
+from . import journal as jr
+from .drain import Drainer
+from .recovery import own_journal, spawn_writer
+from .ring import Ring, ring_bytes_for
 
 FLUSH_POLL = 0.01  # a flush re-checks at least this often (missed ack, dead writer, timeout)
 CLOSE_TIMEOUT = 10.0  # seconds close() waits for the writer before killing it and draining itself
-RECORD_BYTES_PER_SLOT = 128
-MIN_RING, MAX_RING = 4096, 64 << 20
 _dumps = marshal.dumps
 _HEADER, _HEAD, _TAIL, _TAIL_SEQ, _SLEEPING = jr.HEADER_BYTES, jr.HEAD, jr.TAIL, jr.TAIL_SEQ, jr.W_SLEEPING
 _MARSHAL, _JSON = jr.MARSHAL, jr.JSON
+__all__ = ["MmapBackend", "ring_bytes_for"]
 
 
-def ring_bytes_for(queue_size: int) -> int:
-    """Ring size: ``queue_size * 128`` bytes rounded up to a power of two, within 4 KiB..64 MiB."""
-    wanted = max(MIN_RING, min(MAX_RING, queue_size * RECORD_BYTES_PER_SLOT))
-    return 1 << (wanted - 1).bit_length()
-
-
-class MmapBackend(OverflowMixin, Logger):
+class MmapBackend(Logger):
     name = "mmap"
     accepts = COMMON_OPTIONS | QUEUE_OPTIONS | {"fsync"}
     crash_durability = "returned"
@@ -88,7 +79,7 @@ class MmapBackend(OverflowMixin, Logger):
         self._final: list[int] | None = None
         self._restart_in_child = False
         self._start()
-        _LIVE.add(self)
+        _lifecycle.track(self)
 
     def _start(self) -> None:
         """Own a journal (recovering orphans), start the writer. Raises OSError."""
@@ -96,7 +87,8 @@ class MmapBackend(OverflowMixin, Logger):
         assert opts.path is not None
         # Our own sink, opened now so an unusable path fails here: the application writes through
         # it itself for an oversize record, a stalled writer under "block", or a dead writer.
-        self._sink = FileSink(opts.path, max_bytes=opts.max_bytes, backup_count=opts.backup_count, fsync=opts.fsync)
+        self._sink = FileSink.from_options(opts)
+        self._sink_inherited = False  # True in a fork child until it opens its own
         try:
             self._journal, self._recovered = own_journal(opts)
         except BaseException:
@@ -113,12 +105,12 @@ class MmapBackend(OverflowMixin, Logger):
         opts = self.options
         self._journal.reset(ring_bytes_for(opts.queue_size))
         self._drainer = Drainer(self._journal, self._sink, batch_size=opts.batch_size, publishes=False, fsync=opts.fsync)
-        self._mm, self._q = self._journal.mm, self._journal.q
-        self._ring, self._mask = self._journal.ring, self._journal.ring - 1
-        self._max_size = self._ring // 2  # a bigger record could need more than the whole ring to wrap
-        self._head = self._seq = self._max_depth = 0
-        self._limit, self._seq_limit = self._ring, opts.queue_size  # cached: TAIL + ring, TAIL_SEQ + queue_size
-        self._batch_size = opts.batch_size
+        self._q = self._journal.q
+        self._ring = Ring(
+            self._journal, queue_size=opts.queue_size, overflow=opts.overflow, batch_size=opts.batch_size,
+            cond=self._cond, counters=self._counters, encoder=self._encoder, sink=self._sink, drainer=self._drainer,
+            wake=self._wake, writer_running=self._writer_running,
+        )
         self._wake_w = self._ack_r = -1
         self._proc = self._spawn()
 
@@ -136,33 +128,36 @@ class MmapBackend(OverflowMixin, Logger):
                 return
             if not data:
                 data = self._encoder.encode(ts_ns, level, msg, fields)
+            # Ring.commit inlined: no Python call while holding _lock on the common path, so a
+            # signal handler that logs never runs inside it (a call is where handlers run).
+            ring = self._ring
             length = len(data)
             size = (length + 15) & -8
-            head = self._head
-            off = head & self._mask
+            head = ring.head
+            off = head & ring.mask
             if not (
-                head + size <= self._limit and off + size <= self._ring and size <= self._max_size
-                and self._seq < self._seq_limit
+                head + size <= ring.limit and off + size <= ring.size and size <= ring.max_record
+                and ring.seq < ring.seq_limit
             ):
-                if size > self._max_size:
-                    self._write_oversize(data, kind, ts_ns, level, msg, fields)
+                if size > ring.max_record:
+                    ring.write_oversize(data, kind, ts_ns, level, msg, fields)
                     return
-                if not self._make_room(size):
+                if not ring.make_room(size):
                     return
-                head = self._head
-                off = head & self._mask
+                head = ring.head
+                off = head & ring.mask
             # Copy the payload, commit with the header word (stored last), then publish HEAD.
             start = _HEADER + off
-            self._mm[start + 8 : start + 8 + length] = data
-            q = self._q
+            ring.mm[start + 8 : start + 8 + length] = data
+            q = ring.q
             q[start >> 3] = ((((head >> 3) + 1) & 0xFFFFFFFF) << 32) | (length << 2) | kind
-            self._head = end = head + size
-            self._seq = seq = self._seq + 1
+            ring.head = end = head + size
+            ring.seq = seq = ring.seq + 1
             q[_HEAD] = end
             depth = seq - q[_TAIL_SEQ]
-            if depth > self._max_depth:  # noqa: PLR1730 - hot path: cheaper than max()
-                self._max_depth = depth
-            if depth >= self._batch_size and q[_SLEEPING]:
+            if depth > ring.max_depth:  # noqa: PLR1730 - hot path: cheaper than max()
+                ring.max_depth = depth
+            if depth >= ring.batch_size and q[_SLEEPING]:
                 q[_SLEEPING] = 0  # one wake-up per sleep: later calls pay no syscall
                 self._wake()
 
@@ -198,7 +193,7 @@ class MmapBackend(OverflowMixin, Logger):
         with self._lock:
             if self._off:
                 return self._restart_in_child or self._closed  # a fresh child logger has nothing to flush
-            target = self._head
+            target = self._ring.head
         ack = -1
         try:
             while True:
@@ -233,9 +228,10 @@ class MmapBackend(OverflowMixin, Logger):
             if self._closed:
                 return
             self._closed = True
+            _lifecycle.untrack(self)
             if self._off:  # forked child that never logged: nothing of ours to drain
                 return
-            self._off = True
+            self._stop()
             self._close_wake()
             try:
                 self._proc.wait(timeout=CLOSE_TIMEOUT)
@@ -244,7 +240,7 @@ class MmapBackend(OverflowMixin, Logger):
                 self._proc.wait()
             self._drain_here()
             self._final = jr.writer_counters(self._q)
-            self._q = self._mm = None  # type: ignore[assignment]
+            self._q = None  # type: ignore[assignment]
             self._journal.release(unlink=True)
             with self._sink.lock:
                 self._sink.close()
@@ -252,16 +248,22 @@ class MmapBackend(OverflowMixin, Logger):
     def _counter_values(self) -> dict[str, int]:
         with self._lock:
             values = self._counters.as_dict()
-            values["max_queue_depth"] = self._max_depth
+            values["max_queue_depth"] = self._ring.max_depth
             written, dropped, errors, rotations = self._final or jr.writer_counters(self._q)
-            own = self._sink
-            written, dropped, errors = written + own.written, dropped + own.dropped, errors + own.errors
-            values["written"] = written
-            values["dropped"] += dropped
-            values["errors"] += errors + self._encoder.errors + self._drainer.encoder.errors
-            values["rotations"] = rotations + own.rotations
+            own = self._own_sink_counts()
+            values["written"] = written + own[0]
+            values["dropped"] += dropped + own[1]
+            values["errors"] += errors + own[2] + self._encoder.errors + self._drainer.encoder.errors
+            values["rotations"] = rotations + own[3]
             values["recovered"] = self._recovered
             return values
+
+    def _own_sink_counts(self) -> tuple[int, int, int, int]:
+        """Under ``_lock``: written, dropped, errors, rotations of our own sink (none yet in a fresh fork child)."""
+        if self._sink_inherited:
+            return 0, 0, 0, 0
+        own = self._sink
+        return own.written, own.dropped, own.errors, own.rotations
 
     # -- journal ownership, the writer process ------------------------------------------
 
@@ -281,7 +283,19 @@ class MmapBackend(OverflowMixin, Logger):
             self._proc = self._spawn()
         except OSError as exc:
             self._reporter.report("writer-spawn", f"cannot restart the writer: {exc} (later records dropped)")
-            self._off = True
+            self._stop()
+
+    def _writer_running(self) -> bool:
+        """Under ``_lock``: False if the writer has exited (it is then drained and replaced, or we stop)."""
+        if self._proc.poll() is None:
+            return True
+        self._replace_dead_writer()
+        return False
+
+    def _stop(self) -> None:
+        """Under ``_lock``: later calls are dropped; a caller waiting for room gives up."""
+        self._off = True
+        self._ring.stopped = True
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self._q[jr.W_READY] = 0
@@ -295,14 +309,14 @@ class MmapBackend(OverflowMixin, Logger):
         self._cond = threading.Condition(self._lock)
         if self._off:
             return
-        self._off = self._restart_in_child = True
+        self._stop()
+        self._restart_in_child = True
         self._close_wake()
-        self._q = self._mm = None  # type: ignore[assignment]
+        self._q = None  # type: ignore[assignment]
         self._journal.release(unlink=False)
         self._sink.close()  # the child's copies of the descriptors only
         self._counters, self._recovered, self._final = Counters(), 0, [0, 0, 0, 0]
-        self._sink = FileSink.__new__(FileSink)  # placeholder counters until the restart
-        self._sink.written = self._sink.dropped = self._sink.errors = self._sink.rotations = 0
+        self._sink_inherited = True
 
     def _restarted_in_child(self) -> bool:
         """Under ``_lock``: start this forked child's own journal and writer on first use."""
@@ -327,19 +341,3 @@ def _close_fd(fd: int) -> int:
             pass
     return -1
 
-
-_LIVE: weakref.WeakSet[MmapBackend] = weakref.WeakSet()
-
-
-def _close_all_at_exit() -> None:
-    for backend in list(_LIVE):
-        backend.close()
-
-
-def _after_fork_in_child() -> None:
-    for backend in list(_LIVE):
-        backend._after_fork_in_child()
-
-
-atexit.register(_close_all_at_exit)
-os.register_at_fork(after_in_child=_after_fork_in_child)

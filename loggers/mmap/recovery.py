@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from . import _journal as jr
-from . import _process
-from ._mmap_writer import Drainer
-from ._sink import FileSink
+from .._sink import FileSink
+from .._writer import process as _process
+from . import journal as jr
+from .drain import Drainer
 
 if TYPE_CHECKING:
     import subprocess
 
-    from ._options import Options
+    from .._options import Options
 
 
 def own_journal(options: Options) -> tuple[jr.Journal, int]:
@@ -48,7 +48,7 @@ def own_journal(options: Options) -> tuple[jr.Journal, int]:
 
 
 def spawn_writer(journal: jr.Journal, options: Options) -> tuple[subprocess.Popen[bytes], int, int]:
-    """Start the writer process (``loggers._process``: same interpreter, ``loggers`` importable).
+    """Start the writer process (``loggers._writer.process``: same interpreter, ``loggers`` importable).
 
     It inherits the journal, the read end of a *wake* pipe and the write end of
     an *ack* pipe. Returns it, the wake pipe's write end (closing it tells the
@@ -64,7 +64,7 @@ def spawn_writer(journal: jr.Journal, options: Options) -> tuple[subprocess.Pope
         str(options.batch_size), repr(options.flush_interval),
     ]
     try:
-        proc = _process.spawn_writer("loggers._mmap_writer", args, pass_fds=(journal.fd, wake_r, ack_w))
+        proc = _process.spawn_writer("loggers.mmap.writer", args, pass_fds=(journal.fd, wake_r, ack_w))
     except BaseException:
         os.close(wake_w)
         os.close(ack_r)
@@ -80,8 +80,7 @@ def drain_in_process(journal: jr.Journal, options: Options) -> int:
     q = journal.q
     if q[jr.S_MAGIC] != jr.MAGIC or not (journal.has_pending() or q[jr.INTENT_END] > q[jr.TAIL]):
         return 0
-    assert options.path is not None
-    sink = FileSink(options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync)
+    sink = FileSink.from_options(options)
     try:
         Drainer(journal, sink, batch_size=options.batch_size, publishes=False, fsync=options.fsync).drain_all(None)
         return sink.written

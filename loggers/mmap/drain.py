@@ -1,4 +1,7 @@
-"""The ``mmap`` backend's drain: the writer process's loop and in-process recovery.
+"""The ``mmap`` backend's drain: exactly-once batches from the journal into the sink.
+
+Used by the writer process (``writer``) and by the application itself (a stalled or dead
+writer, recovery of orphaned journals).
 
 :class:`Drainer` moves committed journal records into the sink, batch by batch,
 each batch entirely under the journal's *batch lock* (a ``lockf``, so the writer
@@ -13,18 +16,6 @@ recorded size (following rotation into newer files). Found ones are skipped,
 the rest written: exactly once. (Deterministic except a ``set``/``frozenset``
 field, whose ``repr`` order follows the process's hash seed: a record holding
 one could be written twice if exactly its batch was interrupted.)
-
-``main`` is the writer process: started by ``MmapBackend`` with the journal, the
-read end of a *wake* pipe and the write end of an *ack* pipe inherited. It
-drains in batches of up to ``batch_size``; while records keep coming it looks
-again every millisecond (so encoding runs alongside the application and a
-flush finds little left), when idle it sleeps up to ``flush_interval``; a byte
-on the wake pipe (``batch_size`` records waiting, a flush) wakes it, and it
-answers a flush on the ack pipe once ``TAIL`` passes ``FLUSH_WANTED``. When the
-wake pipe reports EOF (the application closed it or died, SIGKILL included) it
-drains every committed record, including one committed after the
-application's last ``HEAD`` store, and exits. SIGINT is ignored (Ctrl-C goes
-to the application, which then closes us); SIGTERM means drain and exit.
 """
 
 from __future__ import annotations
@@ -32,16 +23,12 @@ from __future__ import annotations
 import fcntl
 import marshal
 import os
-import select
-import signal
 import stat
-import sys
 
-from . import _journal as jr
-from ._encoder import JsonLinesEncoder
-from ._sink import FileSink
+from .._encoder import JsonLinesEncoder
+from .._sink import FileSink
+from . import journal as jr
 
-BUSY_POLL_SECONDS = 0.001
 _NOT_PUBLISHED = 1 << 63  # INTENT_WRITTEN of a batch drained by the application itself
 _W_SLOTS = (jr.W_WRITTEN, jr.W_DROPPED, jr.W_ERRORS, jr.W_ROTATIONS)
 
@@ -115,8 +102,8 @@ class Drainer:
             if not lines:
                 return 0
             try:
-                st = os.fstat(self.sink._fd)  # the file the batch will (most likely) land in
-                q[jr.INTENT_DEV], q[jr.INTENT_INO], q[jr.INTENT_OFFSET] = st.st_dev, st.st_ino, st.st_size
+                # the file the batch will (most likely) land in
+                q[jr.INTENT_DEV], q[jr.INTENT_INO], q[jr.INTENT_OFFSET] = self.sink.position()
             except OSError:
                 q[jr.INTENT_DEV] = q[jr.INTENT_INO] = q[jr.INTENT_OFFSET] = 0
             q[jr.INTENT_WRITTEN] = q[jr.W_WRITTEN] if self.publishes else _NOT_PUBLISHED
@@ -242,53 +229,3 @@ class BatchLock:
     def __exit__(self, *exc: object) -> None:
         if self._held:
             fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, jr.DROP_LOCK_BYTE)
-
-
-def main(argv: list[str]) -> None:
-    """Writer process entry: ``journal_fd journal_name wake_fd ack_fd path max_bytes
-    backup_count fsync batch_size flush_interval``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    jfd, name, wake_fd, ack_fd, path = int(argv[0]), argv[1], int(argv[2]), int(argv[3]), argv[4]
-    max_bytes = int(argv[5]) or None
-    backup_count, fsync, batch_size = int(argv[6]), argv[7] == "1", int(argv[8])
-    flush_interval = float(argv[9])
-    journal = jr.Journal(jfd, name)
-    sink = FileSink(path, max_bytes=max_bytes, backup_count=backup_count, fsync=fsync)
-    drainer = Drainer(journal, sink, batch_size=batch_size, publishes=True, fsync=fsync)
-    q, parent = journal.q, os.getppid()
-    app_alive, acked = True, 0
-    q[jr.W_READY] = os.getpid()
-    _poke(ack_fd)  # a flush waiting for us to start
-    busy_poll = min(BUSY_POLL_SECONDS, flush_interval)
-    while True:
-        taken = drainer.drain_once(q[jr.HEAD] if app_alive else None)
-        wanted = q[jr.FLUSH_WANTED]
-        if wanted > acked and q[jr.TAIL] >= wanted:
-            acked = wanted
-            _poke(ack_fd)
-        if taken >= batch_size or (taken and not app_alive):
-            continue  # a full batch: more are likely waiting
-        if not app_alive:
-            break
-        # Caught up. While records flow, look again after ``busy_poll`` (encode alongside the
-        # application, in batches; a flush then finds little left); when idle, sleep up to
-        # ``flush_interval``. A byte on the wake pipe (``batch_size`` waiting, a flush, EOF) wakes us.
-        q[jr.W_SLEEPING] = 1
-        ready, _, _ = select.select([wake_fd], [], [], busy_poll if taken else flush_interval)
-        q[jr.W_SLEEPING] = 0
-        if ready and not os.read(wake_fd, 65536):
-            app_alive = False
-        if stop or os.getppid() != parent:
-            app_alive = False
-    drainer.publish()
-    sink.close()
-    sys.exit(0)
-
-
-def _poke(fd: int) -> None:
-    try:
-        os.write(fd, b"a")
-    except OSError:  # full (the flusher will look anyway) or the application is gone
-        pass
