@@ -91,7 +91,7 @@ def verdict_table(results: Results, scenario: str, text: Callable[[pd.DataFrame]
                          dtype=object)
     for (case, backend), cell in rows.groupby(["case", "backend"]):
         status = _status(cell)
-        table.loc[case, results.label(backend)] = status if status != "ok" else text(cell)
+        table.loc[str(case), results.label(str(backend))] = status if status != "ok" else text(cell)
     table = table.fillna(NOT_RUN)
     table.index.name = "case"
     return table.reset_index()
