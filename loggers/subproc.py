@@ -40,7 +40,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -53,6 +52,7 @@ from ._errors import ErrorReporter
 from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
 from ._process import reap, remove_socket_dir, spawn_writer
 from ._queue import HandoffQueue, Record
+from ._signals import start_quiet
 from ._sink import FileSink
 from ._subprocess_link import Link
 from ._subprocess_wire import pack_batch
@@ -196,7 +196,7 @@ class SubprocessBackend(Logger):
 
     def _start_sender(self) -> threading.Thread:
         sender = threading.Thread(target=self._run_sender, name=f"logbench-sender:{self._path}", daemon=True)
-        sender.start()
+        start_quiet(sender)  # SIGTERM & co. go to the application's threads (see ``_signals``)
         return sender
 
     def _sender_alive(self) -> bool:
@@ -297,7 +297,6 @@ class SubprocessBackend(Logger):
         except OSError:
             self._link = self._start_writer()
         self._sender = self._start_sender()
-        _close_at_multiprocessing_exit(self)
 
     def _counter_values(self) -> dict[str, int]:
         q, base = self._queue.counters, self._base
@@ -325,20 +324,3 @@ class SubprocessBackend(Logger):
             "writer_spawns": extra["writer_spawns"],
         }
 
-
-def _close_at_multiprocessing_exit(log: SubprocessBackend) -> None:
-    """In a forked ``multiprocessing`` worker (which ends with ``os._exit``, skipping atexit),
-    close ``log`` from multiprocessing's exit hook so its queue is drained.
-
-    The worker clears inherited finalizers before running its after-fork
-    callbacks, so the finalizer is registered from one of those.
-    """
-    mp_util = sys.modules.get("multiprocessing.util")
-    if mp_util is not None:
-        mp_util.register_after_fork(log, _register_close_finalizer)
-
-
-def _register_close_finalizer(log: SubprocessBackend) -> None:
-    import multiprocessing.util
-
-    multiprocessing.util.Finalize(log, log.close, exitpriority=-100)
