@@ -33,6 +33,7 @@ from ._base import combined_stats
 from ._encoder import JsonLinesEncoder
 from ._options import Options
 from ._queue import HandoffQueue, Record
+from ._signals import start_quiet
 from ._sink import FileSink
 
 _yield_gil = time.sleep  # sleep(0) really gives up the CPU, so a waiting thread takes the GIL
@@ -70,7 +71,7 @@ class WriterThread:
 
     def _start(self) -> threading.Thread:
         thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        thread.start()
+        start_quiet(thread)  # SIGTERM & co. go to the application's threads (see ``_signals``)
         return thread
 
     def alive(self) -> bool:
