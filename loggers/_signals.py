@@ -18,7 +18,14 @@ queues' locks are re-entrant and their waits release them, so a signal that
 lands inside a logging call cannot deadlock, and the deadline bounds the wait.
 
 Installing twice keeps one handler (the second call only changes the
-timeout). A handler installed later replaces this one; if it chains to the
+timeout). A forked child does not inherit it: it gets back the disposition
+that was there before (so ``Pool.terminate()`` still ends fork-started workers
+at once). Install it in each process that should drain; not in pool workers
+that are terminated: an idle worker enters a lock wait right as
+``terminate()`` signals it, and a signal landing just before that wait is
+handled only once the main thread runs Python code again (``join()`` then
+hangs; any Python-level SIGTERM handler in a worker has this race). End pools
+with ``close(); join()``, which drains every worker (``_lifecycle``). A handler installed later replaces this one; if it chains to the
 handler it replaced (``signal.signal`` returned it), the drain runs first.
 ``sync`` needs no drain (records are written before the call returns), nor
 does ``mmap`` (its writer process drains the journal when the application dies).
@@ -38,6 +45,7 @@ Asyncio: :func:`drain_on_loop_signals` does the same through
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import weakref
@@ -76,6 +84,7 @@ def drain_on_signals(*signums: int, timeout: float | None = None) -> None:
             current.timeout = timeout
         else:
             signal.signal(signum, _DrainHandler(signum, current, timeout))
+        _forget_in_forked_children(signum)
 
 
 def drain_on_loop_signals(
@@ -99,6 +108,24 @@ def drain_on_loop_signals(
         drain = _LoopDrain(loop, signum, signal.getsignal(signum), timeout)
         loop.add_signal_handler(signum, drain.on_signal)
         installed[signum] = drain
+
+
+_INSTALLED: set[int] = set()  # signals a drain handler was installed for in this process (or its parent)
+
+
+def _forget_in_forked_children(signum: int) -> None:
+    if not _INSTALLED:
+        os.register_at_fork(after_in_child=_restore_previous_in_child)
+    _INSTALLED.add(signum)
+
+
+def _restore_previous_in_child() -> None:
+    """In a forked child: every drain handler gives way to the disposition it replaced."""
+    for signum in _INSTALLED:
+        current = signal.getsignal(signum)
+        if isinstance(current, _DrainHandler):
+            previous = current.previous
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
 
 
 def start_quiet(thread: threading.Thread) -> None:

@@ -271,3 +271,24 @@ def test_logger_threads_block_the_stop_signals() -> None:
     assert _signals.QUIET_SIGNALS <= seen[0]
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before  # the caller's mask is restored
     assert signal.SIGTERM not in before
+
+
+def test_forked_children_get_the_previous_disposition_so_pool_terminate_never_hangs(log_path: Path) -> None:
+    """A fork-started pool of a process with the graceful stop: its workers die at once on terminate()."""
+    log_path.parent.mkdir()
+    code = """
+        import multiprocessing, os, signal, sys, loggers
+        loggers.drain_on_signals(signal.SIGTERM)
+        log = loggers.create("thread-queue", sys.argv[1])
+        def work(n):
+            log.info("r", writer=n, seq=0)
+            return str(int(signal.getsignal(signal.SIGTERM)))
+        context = multiprocessing.get_context("fork")
+        for _ in range(5):
+            with context.Pool(2) as pool:  # __exit__ is terminate()
+                seen = set(pool.map(work, range(8), chunksize=1))
+        print(sorted(seen), type(signal.getsignal(signal.SIGTERM)).__name__)
+    """
+    done = _run(code, str(log_path), timeout=60.0)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['0']", "_DrainHandler"]  # SIG_DFL in every worker
