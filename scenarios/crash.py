@@ -51,7 +51,7 @@ import time
 from typing import Any
 
 from ._crash_app import FLUSHED, GO, RETURNED, STARTED, AppSpec, create_progress, open_progress
-from ._crash_stop import STOP_CASES, run_stop_case
+from ._crash_stop import QUICK_STOP_CASES, STOP_CASES, run_stop_case
 from ._proc import BackendInfo, Factory, child_env, descendants, probe, wait_until_quiet
 from ._results import ResultRecord
 from .verify import LineParser, verify_log_files
@@ -79,20 +79,23 @@ def run_crash(
     records: int = 2000,
     seed: int = 0,
     timeout: float = 60.0,
-    cases: tuple[str, ...] = KILL_CASES + EXIT_CASES + STOP_CASES,
+    cases: tuple[str, ...] | None = None,
     pool_workers: int | None = None,
     pool_tasks: int | None = None,
     pool_records: int | None = None,
     parse_line: LineParser | None = None,
 ) -> list[ResultRecord]:
-    """Run the crash ``cases`` (default: all) for ``factory``; see the module docstring.
+    """Run the crash ``cases`` (default: see below) for ``factory``; see the module docstring.
 
     Defaults: quick 3 trials per kill case killed 0.1-0.5 s after logging
     started; full 20 trials, 0.1-1.5 s. Stop cases: quick a pool of 2 running
-    4 tasks x 500 records; full 4 running 8 x 1000. ``parse_line``: how to read one line
-    (default: the backend class's ``line_parser`` hook, else logbench JSON
-    Lines); the files read are the ones its ``log_files`` hook lists.
+    4 tasks x 500 records, and of the stop cases only ``QUICK_STOP_CASES``;
+    full a pool of 4 running 8 x 1000, every case. ``parse_line``: how to read
+    one line (default: the backend class's ``line_parser`` hook, else logbench
+    JSON Lines); the files read are the ones its ``log_files`` hook lists.
     """
+    if cases is None:
+        cases = KILL_CASES + EXIT_CASES + (QUICK_STOP_CASES if quick else STOP_CASES)
     unknown = set(cases) - set(KILL_CASES + EXIT_CASES + STOP_CASES)
     if unknown:
         raise ValueError(f"cases: unknown crash case(s) {sorted(unknown)}")

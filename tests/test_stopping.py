@@ -21,7 +21,8 @@ import pytest
 
 import loggers
 from loggers import _lifecycle, _signals
-from scenarios._crash_stop import STOP_CASES, run_stop_case
+from scenarios._crash_stop import QUICK_STOP_CASES, STOP_CASES, run_stop_case
+from scenarios.crash import run_crash
 from scenarios._proc import child_env, probe
 
 from conftest import WRITING_BACKENDS, read_lines
@@ -292,3 +293,35 @@ def test_forked_children_get_the_previous_disposition_so_pool_terminate_never_ha
     done = _run(code, str(log_path), timeout=60.0)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["['0']", "_DrainHandler"]  # SIG_DFL in every worker
+
+
+# -- the crash scenario's stop cases ------------------------------------------------------------------
+
+
+def test_stop_cases_flag_a_backend_that_loses_records_at_a_clean_end() -> None:
+    import planted
+
+    records = run_crash(planted.drop_every_100, quick=True, cases=("pool/fork/close", "executor/spawn/shutdown"))
+    assert [(r.case, r.value, r.verdict) for r in records] == [
+        ("pool/fork/close", 20.0, "defect"), ("executor/spawn/shutdown", 20.0, "defect")  # 2000 records, every 100th
+    ], [r.detail for r in records]
+
+
+def test_terminate_loss_of_a_queued_backend_is_data_and_the_graceful_sigterm_keeps_all() -> None:
+    factory = functools.partial(loggers.create, "thread-queue", flush_interval=60.0, batch_size=100_000)
+    records = run_crash(factory, quick=True, cases=("pool/fork/terminate", "exit/sigterm_graceful"))
+    by_case = {r.case: r for r in records}
+    terminate, graceful = by_case["pool/fork/terminate"], by_case["exit/sigterm_graceful"]
+    # Nothing was flushed, so nothing was promised: whatever the SIGTERM took is data. (Anything from 0 to 2000:
+    # terminate() also sends the workers their stop sentinel, and one that reads it first exits normally, and drains.)
+    assert terminate.verdict == "ok" and terminate.value is not None, terminate.detail
+    assert "promised (flushed: no record" in terminate.detail
+    assert graceful.verdict == "ok" and graceful.value == 0, graceful.detail
+    assert "SIGTERM after" in graceful.detail and "exit code -15" in graceful.detail
+
+
+def test_quick_runs_the_clean_ends_and_one_terminate() -> None:
+    assert set(QUICK_STOP_CASES) <= set(STOP_CASES)
+    assert {case for case in QUICK_STOP_CASES if not case.endswith("terminate")} == {
+        case for case in STOP_CASES if case.startswith(("pool/", "executor/")) and not case.endswith("terminate")
+    }
