@@ -25,8 +25,9 @@ that are terminated: an idle worker enters a lock wait right as
 ``terminate()`` signals it, and a signal landing just before that wait is
 handled only once the main thread runs Python code again (``join()`` then
 hangs; any Python-level SIGTERM handler in a worker has this race). End pools
-with ``close(); join()``, which drains every worker (``_lifecycle``). A handler installed later replaces this one; if it chains to the
-handler it replaced (``signal.signal`` returned it), the drain runs first.
+with ``close(); join()``, which drains every worker (``_lifecycle``).
+A handler installed later replaces this one; if it chains to the handler it
+replaced (``signal.signal`` returned it), the drain runs first.
 ``sync`` needs no drain (records are written before the call returns), nor
 does ``mmap`` (its writer process drains the journal when the application dies).
 
@@ -188,7 +189,10 @@ class _DrainHandler:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         _lifecycle.flush_all(self.timeout)
-        _hand_on(signum, self.previous, frame, lambda: signal.signal(self.signum, self))
+        _hand_on(signum, self.previous, frame, self._reinstall)
+
+    def _reinstall(self) -> None:
+        signal.signal(self.signum, self)
 
     def __repr__(self) -> str:
         return f"<loggers drain on {signal.Signals(self.signum).name}, then {self.previous!r}>"

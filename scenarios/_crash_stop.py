@@ -123,10 +123,12 @@ def _pids(path: str) -> list[int]:
         return []
 
 
-def _count(info: BackendInfo, spec: StopSpec, took: float, quiet: bool, parse_line: LineParser | None) -> dict[str, Any]:
+def _count(
+    info: BackendInfo, spec: StopSpec, took: float, quiet: bool, parse_line: LineParser | None
+) -> dict[str, Any]:
     logs = os.path.dirname(spec.log_path)
     files = info.files_for(spec.log_path)
-    expected = {task: spec.records for task in range(spec.tasks)}
+    expected: dict[object, int] = {task: spec.records for task in range(spec.tasks)}
     seen = verify_log_files(logs, LOG_NAME, expected, parse_line=parse_line, files=files)
     killed = spec.ending == "terminate"
     if not killed:
@@ -148,4 +150,6 @@ def _count(info: BackendInfo, spec: StopSpec, took: float, quiet: bool, parse_li
         detail += f"; {cut_by_kill} file(s) end mid-record: a write cut short by the kill"
     if not quiet:
         detail += "; a writer process was still busy when counting started"
-    return {"lost": seen.lost, "torn": seen.torn_lines, "duplicates": seen.duplicated, "defect": defect, "detail": detail}
+    return {
+        "lost": seen.lost, "torn": seen.torn_lines, "duplicates": seen.duplicated, "defect": defect, "detail": detail,
+    }

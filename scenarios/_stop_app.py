@@ -98,7 +98,8 @@ def run(spec: StopSpec) -> None:
             pool.close()
         pool.join()
     elif spec.runner == "process":
-        processes = [context.Process(target=_process_main, args=(*initargs, job)) for job in jobs]
+        start = context.Process  # type: ignore[attr-defined]  # every concrete context has it
+        processes = [start(target=_process_main, args=(*initargs, job)) for job in jobs]
         for process in processes:
             process.start()
         for process in processes:
