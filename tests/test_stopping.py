@@ -323,3 +323,26 @@ def test_terminate_loss_of_a_queued_backend_is_data_and_the_graceful_sigterm_kee
 def test_quick_runs_a_pool_close_per_start_method() -> None:
     assert set(QUICK_STOP_CASES) <= set(STOP_CASES)
     assert {f"pool/{method}/close" for method in ("fork", "spawn", "forkserver")} <= set(QUICK_STOP_CASES)
+
+
+
+def test_a_writer_started_from_a_logger_thread_does_not_inherit_its_blocked_signals(tmp_path: Path) -> None:
+    """A replacement writer is started by the (quiet) sender thread; its bootstrap clears the inherited mask."""
+    from loggers._process import _BOOTSTRAP
+
+    (tmp_path / "maskprobe.py").write_text(
+        "import signal\ndef main(args):\n    print(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))\n"
+    )
+    plain = [sys.executable, "-c", "import signal; print(sorted(int(s) for s in signal.pthread_sigmask(0, [])))"]
+    writer = [sys.executable, "-E", "-S", "-c", _BOOTSTRAP, str(tmp_path), "maskprobe"]
+    seen: dict[str, str] = {}
+
+    def run_both() -> None:
+        for name, argv in (("plain", plain), ("writer", writer)):
+            seen[name] = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+
+    thread = threading.Thread(target=run_both)
+    _signals.start_quiet(thread)
+    thread.join()
+    assert seen["plain"] == str(sorted(int(s) for s in _signals.QUIET_SIGNALS))  # inherited across exec
+    assert seen["writer"] == "[]"
