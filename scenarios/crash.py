@@ -208,7 +208,12 @@ def _drive(
             pids = sorted(set(pids) | set(descendants(app.pid)))
             sent = signal.SIGKILL if mode in ("paced", "burst") else signal.SIGTERM
             app.send_signal(sent)
-            app.wait(timeout)
+            try:
+                app.wait(timeout)
+            except subprocess.TimeoutExpired:  # survived the signal: judged by its exit code (SIGKILL)
+                app.kill()
+                app.wait()
+                return f"{sent.name} after {delay:.3f} s, survived it {timeout:g} s (then SIGKILL)", pids
             return f"{sent.name} after {delay:.3f} s", pids
         try:
             app.wait(timeout)
@@ -246,7 +251,9 @@ def _count(
     # A kill during a write can leave the file ending mid-record: that record was not promised (it is
     # counted lost, and promised_lost catches it if it was). Any other torn line is a defect.
     cut_by_kill = seen.cut_tails if not graceful else 0
-    defect = bool(promised_lost or seen.torn_lines - cut_by_kill or seen.duplicated)
+    # The graceful stop must still end the process by the signal, as its sender expects.
+    not_by_signal = mode == "sigterm_graceful" and code != -signal.SIGTERM
+    defect = bool(promised_lost or seen.torn_lines - cut_by_kill or seen.duplicated or not_by_signal)
     detail = (
         f"{ending}, exit code {code}; returned 0..{returned}, flushed 0..{flushed}; persisted {seen.found} of them"
         f" (+{seen.unexpected} in flight); lost {seen.lost}; promised ({info.crash_durability}: {promise}) "
@@ -254,6 +261,8 @@ def _count(
     )
     if cut_by_kill:
         detail += f"; {cut_by_kill} file(s) end mid-record: a write cut short by the kill (the next logger ends that line)"
+    if not_by_signal:
+        detail += f"; the graceful stop did not end the process by SIGTERM (exit code {code})"
     if not quiet:
         detail += "; a writer process was still busy when counting started"
     return {

@@ -346,3 +346,12 @@ def test_a_writer_started_from_a_logger_thread_does_not_inherit_its_blocked_sign
     thread.join()
     assert seen["plain"] == str(sorted(int(s) for s in _signals.QUIET_SIGNALS))  # inherited across exec
     assert seen["writer"] == "[]"
+
+
+def test_a_graceful_stop_that_swallows_the_signal_is_a_defect() -> None:
+    """The sender expects the process to end: a drain that never hands the signal on breaks that promise."""
+    import planted
+
+    records = run_crash(planted.swallows_sigterm, quick=True, cases=("exit/sigterm_graceful",), timeout=3.0)
+    assert len(records) == 1 and records[0].verdict == "defect", records[0].detail
+    assert "did not end the process by SIGTERM (exit code -9)" in records[0].detail
