@@ -6,7 +6,8 @@ Runs the crash scenario's stop cases (``scenarios/_crash_stop.py``: a pool of
 4 workers, 8 tasks x 1000 records, under fork, spawn and forkserver, ended by
 close or terminate; a ProcessPoolExecutor
 shutdown) and its two SIGTERM cases (``exit/sigterm``, ``exit/sigterm_graceful``)
-``--runs`` times, and prints one Markdown table: records lost (a range when
+``--runs`` times, and prints one Markdown table, a row per case and a column
+per backend: records lost (a range when
 runs differed; for the SIGTERM cases, lost of those logged before the signal),
 in bold where the backend broke its promise (verdict ``defect``), ``failed``
 for a case that could not run.
@@ -55,9 +56,10 @@ def format_cell(values: list[tuple[float | None, str]]) -> str:
 
 
 def format_table(table: dict[str, dict[str, list[tuple[float | None, str]]]], cases: tuple[str, ...]) -> list[str]:
-    lines = ["| backend | " + " | ".join(f"`{case}`" for case in cases) + " |", "|---" * (len(cases) + 1) + "|"]
-    for backend, cells in table.items():
-        lines.append(f"| `{backend}` | " + " | ".join(format_cell(cells.get(case, [])) for case in cases) + " |")
+    """One row per case, one column per backend."""
+    lines = ["| case | " + " | ".join(f"`{backend}`" for backend in table) + " |", "|---" * (len(table) + 1) + "|"]
+    for case in cases:
+        lines.append(f"| `{case}` | " + " | ".join(format_cell(cells.get(case, [])) for cells in table.values()) + " |")
     return lines
 
 
