@@ -7,17 +7,24 @@
 
 ``BACKENDS`` names the reference backends; ``create`` validates options
 (see ``loggers._options`` for every option) and returns a :class:`Logger`.
+Loggers drain at interpreter exit and at a ``multiprocessing`` worker's exit
+(``loggers._lifecycle``); ``drain_on_signals(signal.SIGTERM)`` is the opt-in
+graceful stop for SIGTERM (``loggers._lifecycle.signals``; ``drain_on_loop_signals`` in
+asyncio programs).
 Standard library only: nothing here imports a third-party package.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import STAT_KEYS, Logger
 from ._options import CRITICAL, DEBUG, ERROR, INFO, WARNING
 from ._options import OVERFLOW_POLICIES, Options
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "BACKENDS",
@@ -32,6 +39,8 @@ __all__ = [
     "Options",
     "backend_class",
     "create",
+    "drain_on_loop_signals",
+    "drain_on_signals",
 ]
 
 # name -> (module, class). Modules are imported on first use, keeping ``import loggers`` cheap.
@@ -77,3 +86,29 @@ def create(backend: str, /, path: Any = None, **options: Any) -> Logger:
         return cls(opts)
     except OSError as exc:
         raise ValueError(f"path: cannot open {opts.path!r}: {exc.strerror or exc}") from exc
+
+
+def drain_on_signals(*signums: int, timeout: float | None = None) -> None:
+    """On any of ``signums``: flush every live logger (``timeout`` seconds in all, default 5), then hand the signal on.
+
+    To the handler installed before, or to the default action (the process
+    still dies by the signal). For applications, never libraries:
+    ``loggers.drain_on_signals(signal.SIGTERM)``. Contract and errors:
+    :func:`loggers._lifecycle.signals.drain_on_signals` (imported on first call:
+    ``import loggers`` stays free of ``signal``).
+    """
+    from ._lifecycle.signals import drain_on_signals as install
+
+    install(*signums, timeout=timeout)
+
+
+def drain_on_loop_signals(
+    *signums: int, loop: asyncio.AbstractEventLoop | None = None, timeout: float | None = None
+) -> None:
+    """:func:`drain_on_signals` for asyncio programs, through ``loop.add_signal_handler`` (default: the running loop).
+
+    Contract and errors: :func:`loggers._signals.drain_on_loop_signals`.
+    """
+    from ._lifecycle.signals import drain_on_loop_signals as install
+
+    install(*signums, loop=loop, timeout=timeout)

@@ -19,6 +19,7 @@ import dataclasses
 import mmap
 import os
 import pickle
+import signal
 import sys
 import time
 from typing import Any
@@ -31,7 +32,8 @@ _KEEP: list[Any] = []
 
 @dataclasses.dataclass(frozen=True)
 class AppSpec:
-    """What the app does. ``mode``: paced, burst, sigterm (paced until signalled), normal, exception, sys_exit."""
+    """What the app does. ``mode``: paced, burst, sigterm (paced until signalled), sigterm_graceful (the same
+    with ``loggers.drain_on_signals(signal.SIGTERM)`` installed first), normal, exception, sys_exit."""
 
     factory: Any
     log_path: str
@@ -70,7 +72,11 @@ def main(spec_path: str) -> None:
     deadline = time.monotonic() + 30.0
     while progress[GO] == 0 and time.monotonic() < deadline:
         time.sleep(0.001)
-    if spec.mode in ("paced", "sigterm"):
+    if spec.mode == "sigterm_graceful":
+        import loggers
+
+        loggers.drain_on_signals(signal.SIGTERM)
+    if spec.mode in ("paced", "sigterm", "sigterm_graceful"):
         _paced(logger, spec, progress)
     elif spec.mode == "burst":
         _bursts(logger, spec, progress)

@@ -19,6 +19,13 @@ successful ``flush()`` covered) in memory shared with this process.
     Paced logging, then SIGTERM at a random moment. Its default action ends
     the process without running Python code, so it is judged like SIGKILL;
     the loss is reported as data.
+``exit/sigterm_graceful``
+    The same with ``loggers.drain_on_signals(signal.SIGTERM)`` installed: every
+    returned record must survive, and the app must still die by SIGTERM.
+``pool/<method>/<ending>``, ``executor/<method>/shutdown``
+    A process pool ends cleanly or by SIGTERM (:mod:`scenarios._crash_stop`),
+    ``pool_workers`` workers running ``pool_tasks`` tasks of ``pool_records``
+    records each.
 
 Verdict ``defect``: a record the backend promised durable was lost
 (``crash_durability`` ``"returned"``: any returned record; ``"flushed"``: any
@@ -44,13 +51,16 @@ import time
 from typing import Any
 
 from ._crash_app import FLUSHED, GO, RETURNED, STARTED, AppSpec, create_progress, open_progress
+from ._crash_stop import QUICK_STOP_CASES, STOP_CASES, run_stop_case
 from ._proc import BackendInfo, Factory, child_env, descendants, probe, wait_until_quiet
 from ._results import ResultRecord
 from .verify import LineParser, verify_log_files
 
 SCENARIO = "crash"
 KILL_CASES = ("sigkill/paced", "sigkill/burst")
-EXIT_CASES = ("exit/normal", "exit/exception", "exit/sys_exit", "exit/sigterm")
+EXIT_CASES = ("exit/normal", "exit/exception", "exit/sys_exit", "exit/sigterm", "exit/sigterm_graceful")
+#: Exits that must keep every record: the interpreter's exit path, or the graceful stop, drains.
+GRACEFUL_MODES = ("normal", "exception", "sys_exit", "sigterm_graceful")
 SUMMARY = (("lost_median", "records"), ("lost_max", "records"), ("torn_lines", "count"), ("duplicates", "count"))
 LOG_NAME = "app.log"
 
@@ -69,17 +79,24 @@ def run_crash(
     records: int = 2000,
     seed: int = 0,
     timeout: float = 60.0,
-    cases: tuple[str, ...] = KILL_CASES + EXIT_CASES,
+    cases: tuple[str, ...] | None = None,
+    pool_workers: int | None = None,
+    pool_tasks: int | None = None,
+    pool_records: int | None = None,
     parse_line: LineParser | None = None,
 ) -> list[ResultRecord]:
-    """Run the crash ``cases`` (default: all) for ``factory``; see the module docstring.
+    """Run the crash ``cases`` (default: see below) for ``factory``; see the module docstring.
 
     Defaults: quick 3 trials per kill case killed 0.1-0.5 s after logging
-    started; full 20 trials, 0.1-1.5 s. ``parse_line``: how to read one line
-    (default: the backend class's ``line_parser`` hook, else logbench JSON
-    Lines); the files read are the ones its ``log_files`` hook lists.
+    started; full 20 trials, 0.1-1.5 s. Stop cases: quick a pool of 2 running
+    4 tasks x 500 records, and of the stop cases only ``QUICK_STOP_CASES``;
+    full a pool of 4 running 8 x 1000, every case. ``parse_line``: how to read
+    one line (default: the backend class's ``line_parser`` hook, else logbench
+    JSON Lines); the files read are the ones its ``log_files`` hook lists.
     """
-    unknown = set(cases) - set(KILL_CASES + EXIT_CASES)
+    if cases is None:
+        cases = KILL_CASES + EXIT_CASES + (QUICK_STOP_CASES if quick else STOP_CASES)
+    unknown = set(cases) - set(KILL_CASES + EXIT_CASES + STOP_CASES)
     if unknown:
         raise ValueError(f"cases: unknown crash case(s) {sorted(unknown)}")
     info = probe(factory)
@@ -94,7 +111,7 @@ def run_crash(
             for metric, unit in SUMMARY
         ] + [
             ResultRecord(SCENARIO, name, case, "lost_records", None, "records", status="not supported", detail=reason)
-            for case in EXIT_CASES
+            for case in EXIT_CASES + STOP_CASES
             if case in cases
         ]
     n_trials = trials or (3 if quick else 20)
@@ -114,6 +131,14 @@ def run_crash(
     for case in (case for case in EXIT_CASES if case in cases):
         mode = case.split("/", 1)[1]
         outcome = _trial(factory, info, workdir, mode, rng.uniform(*window), common, timeout, parse_line)
+        results.append(_trial_record(name, case, None, outcome))
+    sizes = {
+        "workers": pool_workers or (2 if quick else 4),
+        "tasks": pool_tasks or (4 if quick else 8),
+        "records": pool_records or (500 if quick else 1000),
+    }
+    for case in (case for case in STOP_CASES if case in cases):
+        outcome = run_stop_case(factory, info, case, workdir=workdir, timeout=timeout, parse_line=parse_line, **sizes)
         results.append(_trial_record(name, case, None, outcome))
     return results
 
@@ -176,14 +201,20 @@ def _drive(
             time.sleep(0.005)
         pids = descendants(app.pid)
         progress[GO] = 1
-        if mode in ("paced", "burst", "sigterm"):
+        if mode in ("paced", "burst", "sigterm", "sigterm_graceful"):
             time.sleep(delay)
             if app.poll() is not None:
                 return f"failed: the application ended by itself (exit code {app.returncode}) before the signal", pids
             pids = sorted(set(pids) | set(descendants(app.pid)))
-            app.send_signal(signal.SIGTERM if mode == "sigterm" else signal.SIGKILL)
-            app.wait(timeout)
-            return f"{'SIGTERM' if mode == 'sigterm' else 'SIGKILL'} after {delay:.3f} s", pids
+            sent = signal.SIGKILL if mode in ("paced", "burst") else signal.SIGTERM
+            app.send_signal(sent)
+            try:
+                app.wait(timeout)
+            except subprocess.TimeoutExpired:  # survived the signal: judged by its exit code (SIGKILL)
+                app.kill()
+                app.wait()
+                return f"{sent.name} after {delay:.3f} s, survived it {timeout:g} s (then SIGKILL)", pids
+            return f"{sent.name} after {delay:.3f} s", pids
         try:
             app.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -207,7 +238,7 @@ def _count(
     """Compare the files with what the application was told; apply the durability promise."""
     files = info.files_for(os.path.join(logs, LOG_NAME))
     seen = verify_log_files(logs, LOG_NAME, {0: returned + 1}, parse_line=parse_line, files=files)
-    graceful = mode in ("normal", "exception", "sys_exit")
+    graceful = mode in GRACEFUL_MODES
     if graceful:
         promised, promise = returned, "every record (graceful exit)"
     elif info.crash_durability == "returned":
@@ -220,7 +251,9 @@ def _count(
     # A kill during a write can leave the file ending mid-record: that record was not promised (it is
     # counted lost, and promised_lost catches it if it was). Any other torn line is a defect.
     cut_by_kill = seen.cut_tails if not graceful else 0
-    defect = bool(promised_lost or seen.torn_lines - cut_by_kill or seen.duplicated)
+    # The graceful stop must still end the process by the signal, as its sender expects.
+    not_by_signal = mode == "sigterm_graceful" and code != -signal.SIGTERM
+    defect = bool(promised_lost or seen.torn_lines - cut_by_kill or seen.duplicated or not_by_signal)
     detail = (
         f"{ending}, exit code {code}; returned 0..{returned}, flushed 0..{flushed}; persisted {seen.found} of them"
         f" (+{seen.unexpected} in flight); lost {seen.lost}; promised ({info.crash_durability}: {promise}) "
@@ -228,6 +261,8 @@ def _count(
     )
     if cut_by_kill:
         detail += f"; {cut_by_kill} file(s) end mid-record: a write cut short by the kill (the next logger ends that line)"
+    if not_by_signal:
+        detail += f"; the graceful stop did not end the process by SIGTERM (exit code {code})"
     if not quiet:
         detail += "; a writer process was still busy when counting started"
     return {

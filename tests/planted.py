@@ -78,6 +78,20 @@ def drop_every_100(path: Any = None, **options: Any) -> loggers.Logger:
     return DropEvery100Backend(loggers.Options(path=str(path), **options))
 
 
+def swallows_sigterm(path: Any = None, **options: Any) -> loggers.Logger:
+    """``sync``, created with a SIGTERM handler that does nothing installed first: a graceful stop installed
+    after it chains to it, and the process survives the signal (the crash scenario must call that a defect).
+
+    Only in the crash scenario's app (the scenario's probe creates one in the test process too)."""
+    import signal
+    import sys
+
+    main_spec = getattr(sys.modules["__main__"], "__spec__", None)
+    if main_spec is not None and main_spec.name == "scenarios._crash_app":
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    return loggers.create("sync", path, **options)
+
+
 class _RenamedFileSink(FileSink):
     """A sink whose rotation renames the file but does not reopen it.
 

@@ -28,7 +28,11 @@ if TYPE_CHECKING:  # imported lazily: the writer process itself only needs remov
     import subprocess
 
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); import importlib; importlib.import_module(sys.argv[2]).main(sys.argv[3:])"
+#: The mask is cleared first: a writer started from a logger thread inherits its blocked stop signals (``_signals``).
+_BOOTSTRAP = (
+    "import signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, ()); sys.path.insert(0, sys.argv[1]); "
+    "import importlib; importlib.import_module(sys.argv[2]).main(sys.argv[3:])"
+)
 
 
 def spawn_writer(module: str, args: Sequence[str], *, pass_fds: Sequence[int] = ()) -> subprocess.Popen[bytes]:

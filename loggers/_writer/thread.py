@@ -35,6 +35,7 @@ from collections.abc import Callable
 from .._base import combined_stats
 from .._encoder import JsonLinesEncoder
 from .._options import Options
+from .._lifecycle.signals import start_quiet
 from .._sink import FileSink
 from .handoff import HandoffQueue, Record
 
@@ -73,7 +74,7 @@ class ConsumerThread:
 
     def _start(self) -> threading.Thread:
         thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        thread.start()
+        start_quiet(thread)  # SIGTERM & co. go to the application's threads (see ``_lifecycle.signals``)
         return thread
 
     def alive(self) -> bool:

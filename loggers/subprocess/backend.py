@@ -38,7 +38,6 @@ are dropped and counted. ``stats()["written"]`` is what the writer confirmed.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
@@ -139,7 +138,6 @@ class SubprocessBackend(Logger):
         if self._closed:
             return
         self._sender.resume()
-        _close_at_multiprocessing_exit(self)
 
     def _counter_values(self) -> dict[str, int]:
         q, base = self._queue.counters, self._base
@@ -157,20 +155,3 @@ class SubprocessBackend(Logger):
             "writer_spawns": values["writer_spawns"],
         }
 
-
-def _close_at_multiprocessing_exit(log: SubprocessBackend) -> None:
-    """In a forked ``multiprocessing`` worker (which ends with ``os._exit``, skipping atexit),
-    close ``log`` from multiprocessing's exit hook so its queue is drained.
-
-    The worker clears inherited finalizers before running its after-fork
-    callbacks, so the finalizer is registered from one of those.
-    """
-    mp_util = sys.modules.get("multiprocessing.util")
-    if mp_util is not None:
-        mp_util.register_after_fork(log, _register_close_finalizer)
-
-
-def _register_close_finalizer(log: SubprocessBackend) -> None:
-    import multiprocessing.util
-
-    multiprocessing.util.Finalize(log, log.close, exitpriority=-100)

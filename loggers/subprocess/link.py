@@ -19,6 +19,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 
+from .._lifecycle.signals import start_quiet
 from .wire import ACK
 
 
@@ -38,7 +39,7 @@ class Link:
         self._on_end = on_end
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, name="logbench-subprocess-acks", daemon=True)
-        self._reader.start()
+        start_quiet(self._reader)  # SIGTERM & co. go to the application's threads (see ``_lifecycle.signals``)
 
     # -- the sender's side --------------------------------------------------------
 
