@@ -115,6 +115,11 @@ _PICOLOGGING_DEADLOCK = (
 KNOWN_DEFECTS: dict[str, str] = {
     "picologging-file": _PICOLOGGING_DEADLOCK,
     "picologging-queue": _PICOLOGGING_DEADLOCK,
+    "otel-batch": (
+        "a record logged from a signal handler that interrupted another log call deadlocks: LoggingHandler.emit "
+        "calls LoggerProvider.get_logger on every record, which takes a non-reentrant threading.Lock "
+        "(_active_loggers_lock; reproduced with opentelemetry-sdk 1.45.2 on CPython 3.11)"
+    ),
 }
 
 PEER_LINE_PARSERS: dict[str, Callable[[bytes], Key | None]] = {
