@@ -130,3 +130,14 @@ def test_drained_at_interpreter_exit(tmp_path: Path) -> None:
     path = tmp_path / "app.log"
     subprocess.run([sys.executable, "-c", EXIT_CHILD, str(path)], cwd=ROOT, timeout=60, check=True)
     assert seqs_in(path) == list(range(1500))
+
+
+@pytest.mark.slow
+def test_slow_disk_fault_judges_drop_old_and_notes_the_refused_policies() -> None:
+    """The SDK's queue can only evict the oldest: block/drop_new are refused at create, drop_old is judged."""
+    from scenarios import faults
+
+    outcome = faults._run_isolated("slow_disk", peers.peer_factory("otel-batch"))
+    assert outcome.applicable and outcome.ok, outcome.detail
+    assert "block: refused at create" in outcome.detail and "drop_new: refused at create" in outcome.detail
+    assert "drop_old: " in outcome.detail and " 0 dropped" not in outcome.detail
