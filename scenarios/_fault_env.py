@@ -343,13 +343,16 @@ def _stall_writes(seconds: float) -> Any:
 
 def slow_disk(make: Make, workdir: Path) -> Outcome:
     """Each write stalls 20 ms (writer processes: SIGSTOPped for 0.5 s) under each overflow policy."""
-    results = []
+    results, refused = [], []
     for policy in ("block", "drop_new", "drop_old"):
         path = workdir / f"{policy}.log"
         try:
             log = make(path, overflow=policy, queue_size=500, batch_size=100)
         except TypeError:
             return Outcome(True, "no queue to overflow: not applicable", applicable=False)
+        except ValueError:  # a queue that cannot honour this policy, refused at create: the others are judged
+            refused.append(policy)
+            continue
         writers = _writer_processes()
         undo = _stall_writes(0.02)
         for process in writers:
@@ -371,4 +374,7 @@ def slow_disk(make: Make, workdir: Path) -> Outcome:
         shape = {"block": seqs == list(range(3000)), "drop_new": seqs[:1] == [0], "drop_old": seqs[-1:] == [2999]}[policy]
         ok = exact and bounded and shape and not bad
         results.append((ok, f"{policy}: {stats['written']} written, {stats['dropped']} dropped, depth<={stats['max_queue_depth']}, caller {blocked_for:.2f}s"))
-    return Outcome(all(ok for ok, _ in results), "; ".join(text for _, text in results))
+    if not results:
+        return Outcome(True, f"every overflow policy refused at create ({', '.join(refused)}): not applicable", applicable=False)
+    texts = [text for _, text in results] + [f"{policy}: refused at create" for policy in refused]
+    return Outcome(all(ok for ok, _ in results), "; ".join(texts))

@@ -56,7 +56,7 @@ def keys_in(name: str, paths: list[str]) -> list[tuple[int, int] | None]:
 def test_registry_covers_every_peer_once() -> None:
     assert set(peers.PEERS) | set(peers.UNAVAILABLE) == set(peers.ALL_PEERS)
     assert not set(peers.PEERS) & set(peers.UNAVAILABLE)
-    assert {"stdlib-file", "stdlib-rotating", "stdlib-queue", "loguru-file", "loguru-enqueue", "structlog-json"} <= set(AVAILABLE)
+    assert {"stdlib-file", "stdlib-rotating", "stdlib-queue", "loguru-file", "loguru-enqueue", "structlog-json", "otel-batch"} <= set(AVAILABLE)
     for name, reason in peers.UNAVAILABLE.items():
         assert name.startswith("picologging-") and "picologging" in reason
     assert set(peers.PEER_LINE_PARSERS) == set(peers.ALL_PEERS)
@@ -234,7 +234,7 @@ def test_concurrent_threads_lose_and_duplicate_nothing(peer: str, tmp_path: Path
 
 
 def test_queued_peers_declare_flushed_durability() -> None:
-    assert set(QUEUED) == {n for n in AVAILABLE if "queue" in n or "enqueue" in n}
+    assert set(QUEUED) == {n for n in AVAILABLE if "queue" in n or "enqueue" in n or "batch" in n}
     for name in set(AVAILABLE) - set(QUEUED):
         assert peers.peer_class(name).crash_durability == "returned"
 
@@ -330,7 +330,7 @@ def test_rotation_scenario_counts_loguru_rotated_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("peer_name", ["stdlib-file", "stdlib-queue", "loguru-file", "loguru-enqueue"])
+@pytest.mark.parametrize("peer_name", ["stdlib-file", "stdlib-queue", "loguru-file", "loguru-enqueue", "otel-batch"])
 def test_crash_scenario_counts_peer_records(peer_name: str, tmp_path: Path) -> None:
     """Graceful exits lose nothing (queued peers drain at exit); a kill loses no promised record."""
     from scenarios.crash import run_crash
@@ -377,7 +377,9 @@ BOUNDED = tuple(n for n in QUEUED if "queue_size" in peers.peer_class(n).accepts
 def test_bounded_queue_peer_counts_every_drop_and_closes_when_full(peer_name: str, tmp_path: Path) -> None:
     """A full bounded queue drops (counted, not written) and close() still drains; nothing raises."""
     path = tmp_path / "app.log"
-    log = peers.create_peer(peer_name, path=path, queue_size=4, overflow="drop_new")
+    policy = peers.peer_class(peer_name).overflow_policy
+    assert policy in ("drop_new", "drop_old")
+    log = peers.create_peer(peer_name, path=path, queue_size=4, overflow=policy)
     for seq in range(5000):
         log.info("r", writer=0, seq=seq)
     log.close()  # the stock QueueListener.stop() raises queue.Full when the queue is full

@@ -1,6 +1,6 @@
-"""Peers: the loggers people already run (stdlib ``logging``, loguru, structlog, picologging)
-behind the logbench :class:`loggers.Logger` interface, so every scenario measures them
-side by side with the reference backends.
+"""Peers: the loggers people already run (stdlib ``logging``, loguru, structlog, picologging,
+OpenTelemetry's SDK) behind the logbench :class:`loggers.Logger` interface, so every scenario
+measures them side by side with the reference backends.
 
     from harness import peers
     log = peers.create_peer("stdlib-file", path="app.log")
@@ -65,6 +65,7 @@ _CATALOGUE: dict[str, tuple[str, str | None]] = {
     "structlog-json": ("harness.peers._structlog:StructlogJsonLogger", "structlog"),
     "picologging-file": ("harness.peers._picologging:PicologgingFileLogger", "picologging"),
     "picologging-queue": ("harness.peers._picologging:PicologgingQueueLogger", "picologging"),
+    "otel-batch": ("harness.peers._otel:OtelBatchLogger", "opentelemetry.sdk"),
 }
 
 ALL_PEERS: tuple[str, ...] = tuple(_CATALOGUE)
@@ -81,7 +82,11 @@ def _unavailable_reason(package: str | None) -> str | None:
     """None if ``package`` can be used here, else why not (checked once, at import)."""
     if package is None:
         return None
-    if importlib.util.find_spec(package) is None:
+    try:
+        spec = importlib.util.find_spec(package)
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        spec = None
+    if spec is None:
         if package == "picologging" and sys.version_info >= (3, 13):
             return PICOLOGGING_ON_313
         return f"{package} is not installed (pip install 'logbench[peers]')"
@@ -110,6 +115,11 @@ _PICOLOGGING_DEADLOCK = (
 KNOWN_DEFECTS: dict[str, str] = {
     "picologging-file": _PICOLOGGING_DEADLOCK,
     "picologging-queue": _PICOLOGGING_DEADLOCK,
+    "otel-batch": (
+        "a record logged from a signal handler that interrupted another log call deadlocks: LoggingHandler.emit "
+        "calls LoggerProvider.get_logger on every record, which takes a non-reentrant threading.Lock "
+        "(_active_loggers_lock; reproduced with opentelemetry-sdk 1.45.2 on CPython 3.11)"
+    ),
 }
 
 PEER_LINE_PARSERS: dict[str, Callable[[bytes], Key | None]] = {
@@ -146,7 +156,7 @@ def create_peer(name: str, /, **options: Any) -> Logger:
     opts = build_options(name, cls.accepts, options)
     cls.check_options(options)
     try:
-        return cls(opts)
+        return cls.from_options(opts, options)
     except OSError as exc:
         raise ValueError(f"path: cannot open {opts.path!r}: {exc.strerror or exc}") from exc
 

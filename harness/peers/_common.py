@@ -96,6 +96,8 @@ class PeerLogger(Logger):
 
     #: The third-party package the peer needs (None: stdlib only).
     requires: ClassVar[str | None] = None
+    #: What a full bounded queue of this peer drops (``overflow=`` it accepts): None if it has no bounded queue.
+    overflow_policy: ClassVar[str | None] = None
     #: Peers write flat JSON objects with ``writer``/``seq`` at the top level (loguru overrides).
     line_parser = staticmethod(parse_flat_line)
 
@@ -124,6 +126,12 @@ class PeerLogger(Logger):
     @classmethod
     def check_options(cls, raw: Mapping[str, Any]) -> None:
         """Refuse values the library cannot honour (ValueError naming the option). Default: none."""
+
+    @classmethod
+    def from_options(cls, options: Options, raw: Mapping[str, Any]) -> PeerLogger:
+        """Build the adapter. ``raw`` (the options as given) tells a peer that keeps its library's
+        own defaults which ones the caller set. Default: ``cls(options)``."""
+        return cls(options)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -47,3 +47,7 @@ def picologging_file(**options: Any) -> Logger:
 
 def picologging_queue(**options: Any) -> Logger:
     return _create("picologging-queue", options)
+
+
+def otel_batch(**options: Any) -> Logger:
+    return _create("otel-batch", options)

@@ -162,6 +162,7 @@ class ListenerQueuePeer:
     final drain, and is counted as dropped.
     """
 
+    overflow_policy = "drop_new"  # QueueHandler.enqueue is put_nowait
     _queue: queue.Queue[Any]
     _queue_handler: Any
     _listener: Any
