@@ -23,7 +23,7 @@ import queue
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from loggers import _lifecycle
 from loggers._encoder import JsonLinesEncoder
@@ -162,7 +162,7 @@ class ListenerQueuePeer:
     final drain, and is counted as dropped.
     """
 
-    overflow_policy = "drop_new"  # QueueHandler.enqueue is put_nowait
+    overflow_policy: ClassVar[str | None] = "drop_new"  # QueueHandler.enqueue is put_nowait
     _queue: queue.Queue[Any]
     _queue_handler: Any
     _listener: Any
