@@ -20,4 +20,5 @@ SCENARIOS: dict[str, str] = {
     "crash": "scenarios.crash:run_crash",
     "rotation": "scenarios.rotation:run_rotation",
     "loop_lag": "scenarios.loop_lag:run_loop_lag",
+    "service": "scenarios.service:run_service",
 }
