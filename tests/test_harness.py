@@ -218,3 +218,13 @@ def test_summary_marks_missing_and_failed_columns() -> None:
     assert row.startswith("sync") and "+3.0% [+2.0,+4.0] pass" in row and "FAILED" in row
     cells = row.split()
     assert cells.count("-") >= 3 and "ok" in cells
+
+
+def test_summary_shows_the_service_ratio_and_loop_lag_in_microseconds() -> None:
+    frame = store.to_frame([
+        _rec("service", "asyncio", "lines=5/request", "requests_ratio", 0.93, unit="x", low=0.9, high=0.96),
+        _rec("loop_lag", "asyncio", "rate=100000/s", "lag_p99_ms", 0.0421, unit="ms"),
+    ])
+    header, rule, row = format_summary(frame)
+    assert "service 5 lines/req" in header
+    assert "0.93x [0.90,0.96]" in row and "0.042 ms" in row
