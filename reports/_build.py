@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from . import _figures, _tables, verdict
+from . import _figures, _figures_asyncio, _tables, verdict
 from ._load import Results, load_results
 from ._template import TEMPLATE
 
-SECTION_IDS = ("choose", "summary", *_figures.FIGURES, "rotation", "faults", "problems", "metadata")
+FIGURES = {**_figures.FIGURES, **_figures_asyncio.FIGURES}
+"""Every figure of the page: figure id -> (scenario, title, function)."""
+SECTION_IDS = ("choose", "summary", *FIGURES, "rotation", "faults", "problems", "metadata")
 """Every section id the page has, whatever the data (the browser check looks for them)."""
 
 
@@ -27,7 +29,7 @@ def render(results: Results) -> str:
 
     baseline = results.baseline_backends
     figures = [Figure(fid, scenario, title, draw(results))
-               for fid, (scenario, title, draw) in _figures.FIGURES.items()]
+               for fid, (scenario, title, draw) in FIGURES.items()]
     rotation = _tables.verdict_table(results, "rotation", _tables.rotation_text)
     faults = _tables.verdict_table(results, "faults", _tables.fault_text)
     problems = _tables.problem_cells(results)

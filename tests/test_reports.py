@@ -16,8 +16,7 @@ from report_results import make_results, write_results
 
 import reports
 from reports import verdict
-from reports._build import SECTION_IDS
-from reports._figures import FIGURES
+from reports._build import FIGURES, SECTION_IDS
 
 
 def _build(tmp_path: pathlib.Path, **kwargs: object) -> str:
@@ -43,7 +42,7 @@ def _choice_row(page: str, need: str) -> tuple[str, str]:
 
 def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
     page = _build(tmp_path)
-    assert page.count("<svg") == len(FIGURES) == 5
+    assert page.count("<svg") == len(FIGURES) == 7
     for section_id in SECTION_IDS:
         assert f'<section id="{section_id}">' in page
     for figure_id in FIGURES:
@@ -104,6 +103,7 @@ def test_missing_data_says_so(tmp_path: pathlib.Path) -> None:
     assert "no data: scenario overhead not run" in _section(page, "fig-overhead")
     assert "no data: scenario faults not run" in _section(page, "faults")
     assert page.count("<svg") == 3  # latency, throughput, memory still drawn
+    assert "no data: scenario service not run" in _section(page, "fig-service")
     assert _choice_row(page, "Several processes writing one file")[0] == "asyncio, fastlog (peer), sync"
 
 
