@@ -7,6 +7,8 @@ scenario over ``conn``:
 * it sends ``("ready", port)`` once listening (or ``("failed", traceback)``);
 * ``"flush"`` -> ``("flushed", seconds)``: the logger's flush (``await aflush()`` where the backend has it, as an
   asyncio service would; ``flush()`` otherwise), timed from the command;
+* ``"cpu"`` -> ``("cpu", seconds)``: CPU time used so far by this process (every thread) and its children
+  (a backend's writer process), :func:`scenarios._common.children_cpu_s`;
 * ``"stop"`` -> the server stops accepting and finishes its requests (``AppRunner.cleanup``), the logger closes
   (``await aclose()`` / ``close()``), then ``("done", summary)``: requests handled per ``n``, records logged,
   the logger's ``stats()``, close seconds.
@@ -26,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from . import _workload
+from ._common import children_cpu_s
 from ._proc import Factory
 
 MAX_LINES = 100
@@ -77,6 +80,8 @@ async def _serve(factory: Factory, path: str, rounds: int, conn: Connection) -> 
             start = time.perf_counter()
             await _flush(logger)
             conn.send(("flushed", time.perf_counter() - start))
+        elif command == "cpu":
+            conn.send(("cpu", time.process_time() + children_cpu_s()))
     loop.remove_reader(conn.fileno())
     await runner.cleanup()
     closing = time.perf_counter()

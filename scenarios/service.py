@@ -16,7 +16,9 @@ only queues the work (65,536 records fit its queue) pays for writing it out.
 Cases ``lines=1/request`` and ``lines=5/request`` (the chatty case), per case:
 ``requests_per_s`` (B's median and 95% interval), ``requests_ratio`` (per-pair B/A, median and interval: 1.0
 is "costs nothing measurable"), ``latency_p50_ms``, ``latency_p99_ms``, ``latency_max_ms`` (wrk's, B's runs,
-median and interval) and ``latency_p99_ratio`` (per-pair B/A). Case ``clean shutdown``: ``records_lost``,
+median and interval), ``latency_p99_ratio`` (per-pair B/A), ``cpu_us_per_request`` (CPU the server process and
+its children used per request in a run, flush included: unlike requests/s it does not move when another
+process takes the core for a while) and ``cpu_ratio`` (per-pair B/A). Case ``clean shutdown``: ``records_lost``,
 the records the handler logged (every request B served, times its lines) not found in B's files after the
 server stopped and the logger closed; verdict ``defect`` when any is missing, duplicated or torn.
 """
@@ -48,7 +50,8 @@ LINES = (1, 5)
 LOG_NAME = "app.log"
 SHUTDOWN_CASE = "clean shutdown"
 SPEED_METRICS = (("requests_per_s", "requests/s"), ("requests_ratio", "x"), ("latency_p50_ms", "ms"),
-                 ("latency_p99_ms", "ms"), ("latency_max_ms", "ms"), ("latency_p99_ratio", "x"))
+                 ("latency_p99_ms", "ms"), ("latency_max_ms", "ms"), ("latency_p99_ratio", "x"),
+                 ("cpu_us_per_request", "us"), ("cpu_ratio", "x"))
 NULL_FACTORY = functools.partial(loggers.create, "null")
 
 
@@ -119,6 +122,7 @@ class _Run:
     requests_per_s: float
     wrk: WrkResult
     flush_s: float
+    cpu_per_request_s: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +171,11 @@ class _Server:
         self._conn.send("flush")
         return float(self._expect("flushed"))
 
+    def cpu(self) -> float:
+        """CPU seconds the server process and its children used so far."""
+        self._conn.send("cpu")
+        return float(self._expect("cpu"))
+
     def stop(self) -> dict[str, Any]:
         """Stop serving, close the logger, wait for the process; its summary."""
         self._conn.send("stop")
@@ -186,11 +195,13 @@ class _Server:
 
 
 def _measure(server: _Server, lines: int, load: _Load, duration: float) -> _Run:
+    cpu_before = server.cpu()
     wrk = run_wrk(server.url(lines), duration, connections=load.connections, script=load.script, cpu=load.cpu)
     flush_s = server.flush()
+    cpu_s = server.cpu() - cpu_before
     if wrk.requests <= 0:
         raise RuntimeError(f"wrk completed no request against {server.url(lines)} ({wrk})")
-    return _Run(wrk.requests / (wrk.duration_s + flush_s), wrk, flush_s)
+    return _Run(wrk.requests / (wrk.duration_s + flush_s), wrk, flush_s, cpu_s / wrk.requests)
 
 
 def _interleave(base: _Server, test: _Server, lines: tuple[int, ...], pairs: int, load: _Load,
@@ -229,6 +240,8 @@ def _case_records(name: str, case: str, pairs: list[tuple[_Run, _Run]], setting:
         "latency_p99_ms": median_interval([b.wrk.p99_s * 1000.0 for _, b in pairs]),
         "latency_max_ms": median_interval([b.wrk.max_s * 1000.0 for _, b in pairs]),
         "latency_p99_ratio": median_interval([b.wrk.p99_s / max(a.wrk.p99_s, 1e-6) for a, b in pairs]),
+        "cpu_us_per_request": median_interval([b.cpu_per_request_s * 1e6 for _, b in pairs]),
+        "cpu_ratio": median_interval([b.cpu_per_request_s / max(a.cpu_per_request_s, 1e-9) for a, b in pairs]),
     }
     return [ResultRecord(SCENARIO, name, case, metric, estimates[metric].value, unit, low=estimates[metric].low,
                          high=estimates[metric].high, detail=f"{detail}; {estimates[metric].n} pairs, interval "
