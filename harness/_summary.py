@@ -3,7 +3,8 @@
 Columns: wall and CPU overhead at 1 line/unit (median %, 95% interval, verdict),
 the sustainable rate (highest measured lines/s wholly below 5%), ns per call of the small record on pyperf (median, 95% interval), p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
 records lost per SIGKILL trial (median and max over trials), rotation verdict,
-asyncio loop lag p99 (worst rate). ``-``: scenario not run for that backend;
+asyncio loop lag p99 (worst rate), the service's requests/s against ``null`` at 5 lines a request
+(median ratio, 95% interval). ``-``: scenario not run for that backend;
 ``FAILED``: the cell crashed or timed out (see results.json detail);
 ``n/s``: not supported by the backend.
 """
@@ -79,6 +80,19 @@ def _with_interval(case: str, metric: str, fmt: str) -> Callable[[pd.DataFrame],
     return render
 
 
+def _ratio(case: str, metric: str) -> Callable[[pd.DataFrame], str]:
+    """``0.93x [0.90,0.96]``: a ratio to the baseline with its interval."""
+    def render(rows: pd.DataFrame) -> str:
+        chosen = _pick(rows, case, metric)
+        if chosen.empty or _num(chosen.iloc[0]["value"]) is None:
+            return "-"
+        row = chosen.iloc[0]
+        text = f"{_num(row['value']):.2f}x"
+        low, high = _num(row["low"]), _num(row["high"])
+        return text + (f" [{low:.2f},{high:.2f}]" if low is not None and high is not None else "")
+    return render
+
+
 def _sustainable(rows: pd.DataFrame) -> str:
     """``>=N k`` lines/s wholly below the target, or ``none`` when no measured rate was."""
     chosen = _pick(rows, "sweep", "sustainable_lines_per_s")
@@ -115,7 +129,8 @@ COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], str]], ...] = (
     ("peak RSS", "memory", _scaled("burst", "peak_rss_bytes", 1e6, "MB")),
     ("lost/SIGKILL trial", "crash", _crash),
     ("rotation", "rotation", _verdicts),
-    ("loop lag p99", "loop_lag", _scaled(None, "lag_p99_ms", 1.0, "ms", "{:.2f}")),
+    ("loop lag p99", "loop_lag", _scaled(None, "lag_p99_ms", 1.0, "ms", "{:.3f}")),
+    ("service 5 lines/req", "service", _ratio("lines=5/request", "requests_ratio")),
 )
 
 

@@ -11,16 +11,23 @@ from ._load import Results, load_results
 from ._template import TEMPLATE
 
 
+def figures() -> dict[str, Any]:
+    """Every figure of the page: figure id -> (scenario, title, function). Imports matplotlib."""
+    from . import _figures, _figures_asyncio  # imported when a figure is needed, not by ``import reports``
+
+    return {**_figures.FIGURES, **_figures_asyncio.FIGURES}
+
+
 def section_ids() -> tuple[str, ...]:
     """Every section id the page has, whatever the data (the browser check looks for them)."""
-    from . import _figures  # matplotlib: imported when a figure is needed, not by ``import reports``
-
-    return ("choose", "summary", *_figures.FIGURES, "rotation", "faults", "problems", "metadata")
+    return ("choose", "summary", *figures(), "rotation", "faults", "problems", "metadata")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SECTION_IDS":  # kept as a name: the figure list behind it needs matplotlib
+    if name == "SECTION_IDS":  # kept as names: the figure list behind them needs matplotlib
         return section_ids()
+    if name == "FIGURES":
+        return figures()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -36,11 +43,8 @@ def render(results: Results) -> str:
     """The whole page as a string (self-contained: inline CSS and SVG, no external URL)."""
     import jinja2
 
-    from . import _figures
-
     baseline = results.baseline_backends
-    figures = [Figure(fid, scenario, title, draw(results))
-               for fid, (scenario, title, draw) in _figures.FIGURES.items()]
+    drawn = [Figure(fid, scenario, title, draw(results)) for fid, (scenario, title, draw) in figures().items()]
     rotation = _tables.verdict_table(results, "rotation", _tables.rotation_text)
     faults = _tables.verdict_table(results, "faults", _tables.fault_text)
     problems = _tables.problem_cells(results)
@@ -55,7 +59,7 @@ def render(results: Results) -> str:
         choices=verdict.choose(results.frame, baseline),
         label=results.label,
         summary=_tables.to_html(_tables.summary_table(results), table_id="summary-table"),
-        figures=figures,
+        figures=drawn,
         rotation=_tables.to_html(rotation, table_id="rotation-table") if rotation is not None else "",
         faults=_tables.to_html(faults, table_id="faults-table") if faults is not None else "",
         problems=_tables.to_html(problems, table_id="problems-table") if not problems.empty else "",

@@ -58,6 +58,9 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str, str, Callable[[pd.Series], str]], ..
     ("lost per SIGKILL, max (paced)", "crash", "sigkill/paced", "lost_max",
      lambda r: f"{r['value']:g} {r['verdict'] or ''}".strip()),
     ("rotation, multi-process", "rotation", "multi-process", "lost", lambda r: r["verdict"] or f"lost {r['value']:g}"),
+    ("service req/s vs null, 5 lines/request (x, 95% CI)", "service", "lines=5/request", "requests_ratio",
+     lambda r: f"{r['value']:.2f}x" + (f" [{r['low']:.2f}, {r['high']:.2f}]" if pd.notna(r["low"]) else "")),
+    ("loop lag p99 @ 100,000/s (ms)", "loop_lag", "rate=100000/s", "lag_p99_ms", lambda r: f"{r['value']:.3f}"),
 )
 
 

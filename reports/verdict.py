@@ -6,6 +6,12 @@ naming the qualifying backends and a sentence citing the figures that made
 them qualify. When the scenario a row needs was not run, the choice says so
 (``has_data`` False) instead of guessing. Baseline backends (``null``, which
 writes nothing) are never recommended.
+
+One tie rule for every row that ranks a figure (:func:`tied_best`): the best
+median wins together with every backend whose 95% interval overlaps the
+best one's, and when all of them do the row says "no difference measured"
+instead of naming a winner. Rows that qualify backends by a threshold (no
+loss, no defect, bounded memory) name every backend that passes it.
 """
 
 from __future__ import annotations
@@ -65,30 +71,66 @@ def _qualified_first(notes: list[tuple[bool, str]]) -> str:
     return "; ".join(text for ok, text in sorted(notes, key=lambda n: not n[0]))
 
 
-def lowest_overhead(frame: pd.DataFrame, baseline: Iterable[str] = ("null",)) -> Choice:
-    """Backend(s) with the lowest median wall overhead at one record per work unit.
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """A figure ranked under the tie rule: the best row, the rows tied with it, the rest (each best first)."""
 
-    Backends whose 95% interval overlaps the best one's are tied and qualify too.
+    best: pd.Series
+    tied: pd.DataFrame
+    others: pd.DataFrame
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """The best backend and those tied with it."""
+        return (str(self.best["backend"]), *(str(b) for b in self.tied["backend"]))
+
+    @property
+    def no_difference(self) -> bool:
+        """True when every ranked backend is tied with the best (and there are at least two)."""
+        return self.others.empty and not self.tied.empty
+
+
+def tied_best(rows: pd.DataFrame, *, higher_is_better: bool = False) -> Ranking:
+    """Rank ``rows`` (one per backend, ``value`` not null) by ``value``; tied = 95% interval overlaps the best's.
+
+    A row without an interval counts as the point ``[value, value]``. Raises ValueError on no rows.
     """
+    if rows.empty:
+        raise ValueError("tied_best: no rows to rank")
+    ranked = rows.sort_values("value", ascending=not higher_is_better, kind="stable")
+    low, high = ranked["low"].fillna(ranked["value"]), ranked["high"].fillna(ranked["value"])
+    best = ranked.iloc[0]
+    best_low, best_high = low.iloc[0], high.iloc[0]
+    overlaps = (low <= best_high) & (high >= best_low)
+    rest = ranked.iloc[1:]
+    return Ranking(best, rest[overlaps.iloc[1:]], rest[~overlaps.iloc[1:]])
+
+
+def _ranked_sentence(ranking: Ranking, figure: Callable[[pd.Series], str], what: str) -> str:
+    """"no difference measured" / "X best, tied: ..." with every backend's figure, for one ranked figure."""
+    if ranking.no_difference:
+        rows = [ranking.best, *(r for _, r in ranking.tied.iterrows())]
+        return f"no difference measured in {what}: " + ", ".join(f"{r['backend']} {figure(r)}" for r in rows)
+    sentence = f"{ranking.best['backend']} best in {what}: {figure(ranking.best)}"
+    if not ranking.tied.empty:
+        sentence += "; statistically tied: " + ", ".join(f"{r['backend']} {figure(r)}" for _, r in ranking.tied.iterrows())
+    if not ranking.others.empty:
+        sentence += "; others: " + ", ".join(f"{r['backend']} {figure(r)}" for _, r in ranking.others.iterrows())
+    return sentence
+
+
+def lowest_overhead(frame: pd.DataFrame, baseline: Iterable[str] = ("null",)) -> Choice:
+    """Backend(s) with the lowest median wall overhead at one record per work unit, under the tie rule."""
     need = "Lowest overhead"
     rows = _rows(frame, "overhead", case=OVERHEAD_CASE, metric=OVERHEAD_METRIC, exclude=baseline)
     ok = rows[(rows["status"] == "ok") & rows["value"].notna()]
     if ok.empty:
         return _no_data(need, "overhead", f"case {OVERHEAD_CASE}, metric {OVERHEAD_METRIC}")
-    ok = ok.sort_values("value", kind="stable")
-    best = ok.iloc[0]
-    best_high = best["high"] if pd.notna(best["high"]) else best["value"]
-    low = ok["low"].fillna(ok["value"])
-    tied = ok[(low <= best_high) & (ok["backend"] != best["backend"])]
-    winners = (best["backend"], *tied["backend"])
-    sentence = (f"{best['backend']} adds {_pct(best)} wall time at {OVERHEAD_CASE} "
-                f"(target < {OVERHEAD_TARGET_PCT:g}%, verdict {best['verdict'] or 'n/a'})")
-    if not tied.empty:
-        sentence += "; statistically tied: " + ", ".join(f"{r['backend']} {_pct(r)}" for _, r in tied.iterrows())
-    others = ok[~ok["backend"].isin(winners)]
-    if not others.empty:
-        sentence += "; others: " + ", ".join(f"{r['backend']} {r['value']:.2f}%" for _, r in others.iterrows())
-    return Choice(need, tuple(winners), sentence + ".")
+    ranking = tied_best(ok)
+    best = ranking.best
+    sentence = _ranked_sentence(ranking, _pct, f"wall time added at {OVERHEAD_CASE}")
+    sentence += f" (target < {OVERHEAD_TARGET_PCT:g}%, best's verdict {best['verdict'] or 'n/a'})"
+    return Choice(need, ranking.backends, sentence + ".")
 
 
 def _pct(row: pd.Series) -> str:
@@ -123,38 +165,64 @@ def no_loss_on_crash(frame: pd.DataFrame, baseline: Iterable[str] = ("null",)) -
 
 
 def asyncio_application(frame: pd.DataFrame, baseline: Iterable[str] = ("null",)) -> Choice:
-    """Lowest event-loop lag p99, preferring backends whose overhead verdict is not "fail".
+    """The backends that cost an asyncio service least, from the service scenario and loop lag.
 
-    Compared at the highest logging rate measured in the loop_lag scenario.
-    When every backend measured there fails the overhead target, all of them
-    are compared and the sentence says that none meets the target.
+    First figure: the service's requests/s ratio to ``null`` at its chattiest case (most lines a request),
+    higher is better, under the tie rule. Among the backends it cannot separate, loop lag p99 at the highest
+    rate measured (lower is better) narrows the choice under the same rule, when every one of them has it.
+    Without service data the row ranks loop lag alone. The sentence cites ``null``'s loop lag as the floor
+    of what the run can resolve.
     """
     need = "asyncio application"
-    rows = _rows(frame, "loop_lag", metric="lag_p99_ms", exclude=baseline)
-    rows = rows[(rows["status"] == "ok") & rows["value"].notna()]
-    if rows.empty:
-        return _no_data(need, "loop_lag", "metric lag_p99_ms")
-    rate = max(rows["case"].unique(), key=_case_rate)
-    at_rate = rows[rows["case"] == rate]
-    overhead = _rows(frame, "overhead", case=OVERHEAD_CASE, metric=OVERHEAD_METRIC)
-    failing = set(overhead[overhead["verdict"] == "fail"]["backend"])
-    acceptable = at_rate[~at_rate["backend"].isin(failing)]
-    if overhead.empty:
-        basis = "overhead not measured"
-    elif acceptable.empty:
-        basis = f"every one fails the {OVERHEAD_TARGET_PCT:g}% overhead target at {OVERHEAD_CASE}"
-        acceptable = at_rate
+    service = _ok_rows(frame, "service", "requests_ratio", baseline)
+    lag = _ok_rows(frame, "loop_lag", "lag_p99_ms", baseline)
+    if service.empty and lag.empty:
+        return Choice(need, (), "no data: scenarios service and loop_lag not run.", has_data=False)
+    parts: list[str] = []
+    candidates: tuple[str, ...] = ()
+    if not service.empty:
+        case = max(service["case"].unique(), key=_case_rate)
+        ranking = tied_best(service[service["case"] == case], higher_is_better=True)
+        parts.append(_ranked_sentence(ranking, _ratio, f"requests/s against null at {case}"))
+        candidates = ranking.backends
     else:
-        basis = f"among backends not failing the {OVERHEAD_TARGET_PCT:g}% overhead target"
-    best = acceptable.sort_values("value", kind="stable").iloc[0]
-    others = acceptable[acceptable["backend"] != best["backend"]].sort_values("value", kind="stable")
-    sentence = f"{best['backend']} keeps loop lag p99 at {best['value']:.2f} ms at {rate} ({basis})"
-    if not others.empty:
-        sentence += "; others: " + ", ".join(f"{r['backend']} {r['value']:.2f} ms" for _, r in others.iterrows())
-    excluded = sorted(set(at_rate["backend"]) - set(acceptable["backend"]))
-    if excluded:
-        sentence += f"; excluded for overhead: {_names(excluded)}"
-    return Choice(need, (str(best["backend"]),), sentence + ".")
+        parts.append("service not run")
+    if not lag.empty:
+        rate = max(lag["case"].unique(), key=_case_rate)
+        at_rate = lag[lag["case"] == rate]
+        among = at_rate[at_rate["backend"].isin(candidates)] if candidates else at_rate
+        if candidates and set(among["backend"]) != set(candidates):
+            parts.append(f"loop lag not measured for every one of {_names(candidates)}")
+        else:
+            ranking = tied_best(among)
+            parts.append(_ranked_sentence(ranking, _ms, f"loop lag p99 at {rate}"))
+            candidates = ranking.backends
+        floor = _rows(frame, "loop_lag", case=rate, metric="lag_p99_ms")
+        floor = floor[floor["backend"].isin(list(baseline)) & floor["value"].notna()]
+        if not floor.empty:
+            parts.append(f"{floor.iloc[0]['backend']} floor {_ms(floor.iloc[0])}")
+    else:
+        parts.append("loop_lag not run")
+    return Choice(need, candidates, "; ".join(parts) + ".")
+
+
+def _ok_rows(frame: pd.DataFrame, scenario: str, metric: str, baseline: Iterable[str]) -> pd.DataFrame:
+    rows = _rows(frame, scenario, metric=metric, exclude=baseline)
+    return rows[(rows["status"] == "ok") & rows["value"].notna()]
+
+
+def _interval(row: pd.Series, fmt: str) -> str:
+    if pd.notna(row["low"]) and pd.notna(row["high"]):
+        return f" ({fmt.format(row['low'])} to {fmt.format(row['high'])})"
+    return ""
+
+
+def _ratio(row: pd.Series) -> str:
+    return f"{row['value']:.2f}x" + _interval(row, "{:.2f}")
+
+
+def _ms(row: pd.Series) -> str:
+    return f"{row['value']:.3f} ms" + _interval(row, "{:.3f}")
 
 
 def _case_rate(case: str) -> float:

@@ -21,4 +21,5 @@ SCENARIOS: dict[str, str] = {
     "rotation": "scenarios.rotation:run_rotation",
     "loop_lag": "scenarios.loop_lag:run_loop_lag",
     "caller": "scenarios.caller:run_caller",
+    "service": "scenarios.service:run_service",
 }

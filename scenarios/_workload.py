@@ -22,6 +22,8 @@ _PAYLOAD = json.dumps(
         "coupon": "WELCOME10",
     }
 ).encode()
+#: The request body one unit parses (the service scenario's handler uses it too).
+PAYLOAD = _PAYLOAD
 
 
 def handle(payload: bytes, rounds: int) -> tuple[bytes, dict[str, Any]]:

@@ -288,3 +288,13 @@ def test_overhead_runs_around_the_users_workload_and_record(tmp_path: Path) -> N
     assert meta["workload"] == "usermod:unit" and meta["record"] == "usermod:record"
     rows = frame[(frame["metric"] == "wall_overhead_pct") & (frame["status"] == "ok")]
     assert not rows.empty and rows["detail"].str.contains("workload usermod:unit; record usermod:record").all()
+
+
+def test_summary_shows_the_service_ratio_and_loop_lag_in_microseconds() -> None:
+    frame = store.to_frame([
+        _rec("service", "asyncio", "lines=5/request", "requests_ratio", 0.93, unit="x", low=0.9, high=0.96),
+        _rec("loop_lag", "asyncio", "rate=100000/s", "lag_p99_ms", 0.0421, unit="ms"),
+    ])
+    header, rule, row = format_summary(frame)
+    assert "service 5 lines/req" in header
+    assert "0.93x [0.90,0.96]" in row and "0.042 ms" in row

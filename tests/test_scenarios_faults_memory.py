@@ -180,10 +180,17 @@ def test_loop_lag_shows_a_backend_that_sleeps_per_call() -> None:
         _check_well_formed(records, "loop_lag")
         assert {r.metric for r in records} == {"lag_p50_ms", "lag_p99_ms", "lag_max_ms"}
         assert {r.case for r in records} == {"rate=2000/s"}
-        p50, p99, worst = (_by(records, "rate=2000/s", m).value for m in ("lag_p50_ms", "lag_p99_ms", "lag_max_ms"))
-        assert p50 is not None and p99 is not None and worst is not None and 0 <= p50 <= p99 <= worst
-    # 2000 calls/s x 1 ms of sleep each asks for 2 s of loop time per second: the ticks fall ever further behind.
+        p50, p99, worst = (_by(records, "rate=2000/s", m) for m in ("lag_p50_ms", "lag_p99_ms", "lag_max_ms"))
+        assert p50.value is not None and p99.value is not None and worst.value is not None
+        assert 0 <= p50.value <= p99.value <= worst.value
+        for estimate in (p50, p99):  # a median over windows of the run, with its interval
+            assert estimate.low is not None and estimate.high is not None
+            assert estimate.low <= estimate.value <= estimate.high <= worst.value
+        assert "6000 grid points every 50 us" in p50.detail  # 0.3 s on a 50 us grid
+    # 2000 calls/s x 1 ms of sleep each: every wake logs its 2 ms cap of 4 records, a 4 ms stall of the loop
+    # (half of the grid points that pass in it wait 2 ms or more) and the asked rate is not reached.
     sleepy_p50 = _by(sleepy, "rate=2000/s", "lag_p50_ms").value
     baseline_p50 = _by(baseline, "rate=2000/s", "lag_p50_ms").value
     assert sleepy_p50 is not None and baseline_p50 is not None
-    assert sleepy_p50 > 20.0 and sleepy_p50 > baseline_p50 + 10.0
+    assert sleepy_p50 > 1.0 and sleepy_p50 > 3 * baseline_p50
+    assert "/s of 2000/s asked" in sleepy[0].detail
