@@ -11,7 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ._figures import Style, _ok, _svg, plt
+from ._figures import Style, _ok, _svg  # first: _figures selects the Agg backend
+
+import matplotlib.pyplot as plt  # noqa: E402
 from ._load import Results
 
 
