@@ -152,24 +152,7 @@ def _measure_case(
     runs: tuple[int, int] = (RSS_RUNS, ALLOC_RUNS),
 ) -> list[ResultRecord]:
     """``runs`` = (RSS runs, memray runs), fresh processes, ``PARALLEL`` at a time; one record per metric."""
-    rss_runs, alloc_runs = runs
-    jobs = [("rss", i) for i in range(rss_runs)] + [("alloc", i) for i in range(alloc_runs)]
-    jobs.sort(key=lambda job: job[1])  # interleaved: rss 0, alloc 0, rss 1, ...
-    with tempfile.TemporaryDirectory(prefix="logbench-memory-", dir=workdir) as tmp:
-
-        def run(job: tuple[str, int]) -> dict[str, Any]:
-            kind, index = job
-            directory = os.path.join(tmp, f"{kind}{index}")
-            memray_path = os.path.join(tmp, f"{kind}{index}.memray") if kind == "alloc" else None
-            result = _run_once(factory, directory, _Spec(n, options, memray_path), stall, timeout)
-            if memray_path is not None:
-                result["peak_alloc"] = _memray_peak(memray_path)
-            return result
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            results = list(pool.map(run, jobs))
-    rss = [result for job, result in zip(jobs, results) if job[0] == "rss"]
-    alloc = [result["peak_alloc"] for job, result in zip(jobs, results) if job[0] == "alloc"]
+    rss, alloc = _run_all(factory, n, options, stall, timeout, workdir, runs)
     first = rss[0]
     note = (
         f"{n} records, options {options or 'default'}"
@@ -177,9 +160,10 @@ def _measure_case(
         + f"; {len(rss)} RSS runs, {len(alloc)} memray runs ({PARALLEL} at a time)"
         + f"; first RSS run: caller spent {first['caller_s']:.3f} s logging, close took {first['close_s']:.3f} s"
     )
-    runs_note = "per RSS run written/dropped" + ("/received by the stalled sink" if stall is not None else "") + ": " + \
-        ", ".join("/".join(str(x) for x in (r["stats"]["written"], r["stats"]["dropped"], r.get("lines_read"))
-                           if x is not None) for r in rss)
+    counts = ", ".join("/".join(str(x) for x in (r["stats"]["written"], r["stats"]["dropped"], r.get("lines_read"))
+                                if x is not None) for r in rss)
+    runs_note = ("per RSS run written/dropped" + ("/received by the stalled sink" if stall is not None else "")
+                 + f": {counts}")
     rss_note = (
         f"process peak before the logger {first['baseline_rss']} B; own peaks {[r['self_peak'] for r in rss]} B, "
         f"writer processes' peaks {[r['children_peak'] for r in rss]} B; " + note
@@ -196,6 +180,34 @@ def _measure_case(
         record("max_queue_depth", "count", [r["stats"]["max_queue_depth"] for r in rss], f"{note}; {runs_note}"),
         record("dropped", "count", [r["stats"]["dropped"] for r in rss], f"{note}; {runs_note}"),
     ]
+
+
+def _run_all(
+    factory: Factory, n: int, options: dict[str, Any], stall: float | None, timeout: float, workdir: str | None,
+    runs: tuple[int, int],
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """(each RSS run's result, each memray run's peak allocation), the runs interleaved and ``PARALLEL`` at a time.
+
+    Raises:
+        ChildFailed: a run crashed or timed out (the first such, as ``ThreadPoolExecutor.map`` raises).
+    """
+    jobs = sorted([("rss", i) for i in range(runs[0])] + [("alloc", i) for i in range(runs[1])],
+                  key=lambda job: job[1])  # rss 0, alloc 0, rss 1, ...
+    with tempfile.TemporaryDirectory(prefix="logbench-memory-", dir=workdir) as tmp:
+
+        def run(job: tuple[str, int]) -> dict[str, Any]:
+            kind, index = job
+            memray_path = os.path.join(tmp, f"{kind}{index}.memray") if kind == "alloc" else None
+            result = _run_once(factory, os.path.join(tmp, f"{kind}{index}"), _Spec(n, options, memray_path),
+                               stall, timeout)
+            if memray_path is not None:
+                result["peak_alloc"] = _memray_peak(memray_path)
+            return result
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            results = list(pool.map(run, jobs))
+    rss = [result for job, result in zip(jobs, results) if job[0] == "rss"]
+    return rss, [result["peak_alloc"] for job, result in zip(jobs, results) if job[0] == "alloc"]
 
 
 def _run_once(factory: Factory, directory: str, spec: _Spec, stall: float | None, timeout: float) -> dict[str, Any]:
