@@ -166,10 +166,12 @@ def asv(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def asv_gate(session: nox.Session) -> None:
-    """Regression gate between two commits: fails when a benchmark got >= 1.2x worse.
+    """Advisory asv comparison between two commits: fails when a benchmark got >= 1.2x worse.
 
     ``nox -s asv_gate [-- BASE HEAD]`` (default ``main HEAD``) runs
-    ``asv continuous --factor 1.2 --split BASE HEAD``.
+    ``asv continuous --factor 1.2 --split BASE HEAD``. Not the CI gate: asv is history only here
+    (docs/regression-gate.md says why); the regression gate is ``python -m harness compare OLD NEW``,
+    which judges by intervals.
     """
     _asv_setup(session)
     base, head = session.posargs if len(session.posargs) == 2 else ("main", "HEAD")

@@ -1,14 +1,20 @@
 """Comparing two runs, and the CI gate on one run. Pure functions over tables; cli.py prints and exits.
 
-Compare (OLD vs NEW, matched on scenario/backend/case/metric, summary rows only):
+Compare (OLD vs NEW, matched on scenario/backend/case/metric, summary rows only). One rule for every
+figure that has a direction (overhead percentages ``*_overhead_pct``; lower-is-better latency ns, memory
+bytes, lag ms; higher-is-better records/s):
 
-* overhead percentages (``*_overhead_pct``): a regression when NEW exceeds OLD by more
-  than ``threshold`` percentage points AND the 95% intervals do not overlap
-  (NEW low > OLD high), so noise alone is not called a regression;
-* lower-is-better figures (latency ns, peak memory, loop lag): NEW > OLD x (1 + threshold/100);
-* higher-is-better figures (records/s): NEW < OLD / (1 + threshold/100);
+* a **regression** when the change is beyond ``threshold`` (percentage points for overhead, percent of
+  OLD for the others) in the bad direction AND the two 95% intervals do not overlap (for
+  lower-is-better: NEW low > OLD high), so noise alone is not called a regression;
+* a change beyond ``threshold`` whose intervals overlap is listed as ``within noise``;
+* a change beyond ``threshold`` of a figure where either side has no interval (``low``/``high`` null:
+  older result files) is listed as ``unjudged``: reported, never failing;
+* an improvement is a change beyond ``threshold`` the other way (intervals apart, or not known);
 * correctness: a record with verdict ``defect`` in NEW that was not ``defect`` in OLD;
 * a cell that FAILED in NEW but not in OLD.
+
+Every judged line names both figures with their intervals, ``value [low, high]``.
 
 Gate (``nox -s bench``): fails on any ``defect`` verdict of a reference backend (a
 peer's defects are findings about that library, listed but not failing CI), or when
@@ -39,7 +45,8 @@ GATE_CASE = "rate=1/unit"
 class Finding:
     """One line of a comparison or gate: ``bad`` findings make the command exit non-zero."""
 
-    kind: str  # "regression", "new defect", "new failure", "improvement", "defect", "overhead", "note"
+    kind: str  # "regression", "new defect", "new failure", "improvement", "within noise", "unjudged",
+    #            "defect", "overhead", "note"
     text: str
     bad: bool
 
@@ -67,28 +74,51 @@ def _direction(metric: str) -> str | None:
     return None
 
 
+def _interval(row: dict[str, Any]) -> tuple[float, float] | None:
+    """``(low, high)`` of a record, or None when it carries no interval."""
+    low, high = _num(row["low"]), _num(row["high"])
+    return None if low is None or high is None else (low, high)
+
+
+def _show(value: float, interval: tuple[float, float] | None, points: bool) -> str:
+    """``value [low, high]`` (``+x.x%`` style for overhead points), ``[no interval]`` when there is none."""
+    def text(x: float) -> str:
+        return f"{x:+.1f}%" if points else f"{x:.4g}"
+
+    bounds = f"[{text(interval[0])}, {text(interval[1])}]" if interval else "[no interval]"
+    return f"{text(value)} {bounds}"
+
+
 def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: float) -> Finding | None:
+    """The finding for one figure present in both runs, or None when it did not move beyond ``threshold``."""
     direction = _direction(metric)
     before, after = _num(old["value"]), _num(new["value"])
     if direction is None or before is None or after is None:
         return None
-    label = " / ".join(str(new[k]) for k in KEY)
     if direction == "points":
-        old_high, new_low = _num(old["high"]), _num(new["low"])
-        separated = old_high is None or new_low is None or new_low > old_high
-        if after - before > threshold and separated:
-            return Finding("regression", f"{label}: {before:+.1f}% -> {after:+.1f}% (> {threshold:g} points)", True)
-        if before - after > threshold:
-            return Finding("improvement", f"{label}: {before:+.1f}% -> {after:+.1f}%", False)
+        worse, better = after - before > threshold, before - after > threshold
+        beyond = f"> {threshold:g} points"
+    else:
+        factor = 1.0 + threshold / 100.0
+        lower_worse, lower_better = after > before * factor, after * factor < before
+        worse, better = (lower_worse, lower_better) if direction != "higher" else (lower_better, lower_worse)
+        beyond = f"beyond {threshold:g}%"
+    if not worse and not better:
         return None
-    factor = 1.0 + threshold / 100.0
-    worse = after > before * factor if direction == "lower" else after * factor < before
-    better = after * factor < before if direction == "lower" else after > before * factor
+    old_iv, new_iv = _interval(old), _interval(new)
+    label = " / ".join(str(new[k]) for k in KEY)
+    text = f"{label}: {_show(before, old_iv, direction == 'points')} -> {_show(after, new_iv, direction == 'points')}"
+    if old_iv is None or new_iv is None:
+        return Finding("unjudged", f"{text} ({beyond}; no interval on both sides: not judged)", False)
+    new_above = new_iv[0] > old_iv[1]  # the whole NEW interval above the whole OLD one
+    new_below = new_iv[1] < old_iv[0]
+    apart_worse, apart_better = (new_below, new_above) if direction == "higher" else (new_above, new_below)
+    apart = apart_worse if worse else apart_better
     if worse:
-        return Finding("regression", f"{label}: {before:.4g} -> {after:.4g} (beyond {threshold:g}%)", True)
-    if better:
-        return Finding("improvement", f"{label}: {before:.4g} -> {after:.4g}", False)
-    return None
+        if apart:
+            return Finding("regression", f"{text} ({beyond}, intervals apart)", True)
+        return Finding("within noise", f"{text} ({beyond}, but the intervals overlap)", False)
+    return Finding("improvement", f"{text} ({beyond}, intervals apart)", False) if apart else None
 
 
 def compare(old: pd.DataFrame, new: pd.DataFrame, threshold: float = 10.0) -> list[Finding]:

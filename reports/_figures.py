@@ -73,15 +73,23 @@ def _grouped_bars(ax: Axes, style: Style, rows: pd.DataFrame, cases: list[str],
     for i, backend in enumerate(backends):
         sub = rows[rows["backend"] == backend].set_index("case")
         values = [sub["value"].get(c, np.nan) / scale for c in cases]
-        yerr = None
-        if errors:
-            low = [(sub["value"].get(c, np.nan) - sub["low"].get(c, np.nan)) / scale for c in cases]
-            high = [(sub["high"].get(c, np.nan) - sub["value"].get(c, np.nan)) / scale for c in cases]
-            yerr = np.nan_to_num(np.array([low, high]), nan=0.0).clip(min=0)
+        yerr = _yerr(sub, cases, scale) if errors else None
         ax.bar(x + (i - (len(backends) - 1) / 2) * width, values, width, yerr=yerr, capsize=3,
                color=style.colour[backend], hatch=style.hatch(backend), edgecolor="black",
                linewidth=0.4, label=style.label(backend))
     ax.set_xticks(x, cases)
+
+
+def _yerr(rows: pd.DataFrame, keys: list[str], scale: float = 1.0) -> np.ndarray | None:
+    """Asymmetric error bars ``[[below...], [above...]]`` from ``value``/``low``/``high`` of ``rows``
+    (indexed by ``keys``' kind), divided by ``scale``; 0 where one figure has no interval, None (no
+    bars at all) when none has (older result files)."""
+    value, low, high = (np.array([rows[column].get(k, np.nan) for k in keys], dtype=float) / scale
+                        for column in ("value", "low", "high"))
+    if np.isnan(low).all() and np.isnan(high).all():
+        return None
+    bars: np.ndarray = np.nan_to_num(np.array([value - low, high - value]), nan=0.0).clip(min=0)
+    return bars
 
 
 def figure_overhead(results: Results) -> str | None:
@@ -192,7 +200,7 @@ def _rate_key(case: str) -> tuple[float, str]:
 
 
 def figure_latency(results: Results) -> str | None:
-    """Caller latency percentiles per backend, one panel per case, log scale."""
+    """Caller latency percentiles per backend, one panel per case, log scale; bars: 95% interval of the median."""
     rows = _ok(results, "latency")
     rows = rows[rows["metric"].isin(LATENCY_METRICS)]
     if rows.empty:
@@ -204,10 +212,11 @@ def figure_latency(results: Results) -> str | None:
     for ax, case in zip(axes[0], cases):
         sub = rows[rows["case"] == case]
         for backend in style.backends(sub["backend"]):
-            values = sub[sub["backend"] == backend].set_index("metric")["value"]
-            ax.plot(range(len(metrics)), [values.get(m, np.nan) for m in metrics], marker="o",
-                    color=style.colour[backend], linestyle="--" if style.hatch(backend) else "-",
-                    label=style.label(backend))
+            values = sub[sub["backend"] == backend].set_index("metric")
+            ax.errorbar(range(len(metrics)), [values["value"].get(m, np.nan) for m in metrics],
+                        yerr=_yerr(values, metrics), marker="o", capsize=3,
+                        color=style.colour[backend], linestyle="--" if style.hatch(backend) else "-",
+                        label=style.label(backend))
         ax.set_xticks(range(len(metrics)), [m.removesuffix("_ns").replace("_", ".") for m in metrics])
         ax.set_yscale("log")
         ax.set_title(f"latency: {case}")
@@ -217,7 +226,7 @@ def figure_latency(results: Results) -> str | None:
 
 
 def figure_throughput(results: Results) -> str | None:
-    """Records per second against producer threads, one line per backend."""
+    """Records per second against producer threads, one line per backend; bars: 95% interval of the median."""
     rows = _ok(results, "throughput")
     rows = rows[rows["metric"] == "records_per_s"]
     if rows.empty:
@@ -227,8 +236,9 @@ def figure_throughput(results: Results) -> str | None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for backend in style.backends(rows["backend"]):
         sub = rows[rows["backend"] == backend].sort_values("threads")
-        ax.plot(sub["threads"], sub["value"], marker="o", color=style.colour[backend],
-                linestyle="--" if style.hatch(backend) else "-", label=style.label(backend))
+        ax.errorbar(sub["threads"], sub["value"], yerr=_yerr(sub.set_index("case"), list(sub["case"])),
+                    marker="o", capsize=3, color=style.colour[backend],
+                    linestyle="--" if style.hatch(backend) else "-", label=style.label(backend))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("producer threads")
@@ -239,7 +249,7 @@ def figure_throughput(results: Results) -> str | None:
 
 
 def figure_memory(results: Results) -> str | None:
-    """Peak RSS and max queue depth per case (burst, slow sink per overflow policy)."""
+    """Peak RSS and max queue depth per case (burst, slow sink per overflow policy); bars: interval of the median."""
     rows = _ok(results, "memory")
     if rows.empty:
         return None
@@ -253,7 +263,7 @@ def figure_memory(results: Results) -> str | None:
         if sub.empty:
             ax.text(0.5, 0.5, f"no {metric} measured", ha="center", transform=ax.transAxes)
             continue
-        _grouped_bars(ax, style, sub, cases, scale=scale)
+        _grouped_bars(ax, style, sub, cases, scale=scale, errors=True)
         ax.set_ylabel(label)
         ax.tick_params(axis="x", labelrotation=15)
     axes[0].set_title("Peak memory under burst / slow sink")

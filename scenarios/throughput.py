@@ -8,7 +8,16 @@ is delivered records (logged minus ``stats()["dropped"]``) per second of that
 span, so a backend that drops under pressure does not look fast for it; drops
 are noted in the detail.
 
-Multi-thread cases run in a spawned child watched by :mod:`scenarios._watchdog`:
+Repetitions: each case is ``repeats`` (5) independent repetitions, each with its own fresh logger
+and ``records // repeats`` records (its share of the budget, ``budget_s / repeats``); the figure is
+the median records/s over them with its distribution-free 95% interval
+(``scenarios._stats.median_interval``; 5 repetitions: ``[min, max]``, coverage 0.938; each
+repetition opens and closes a logger, which is what the quick suite's budget limits). A short
+repetition pays its ``close()`` over fewer records than one long run did, so the figures are a little
+lower than a single 20 000-record run's; they are comparable with each other, which the gate needs.
+
+Multi-thread cases run in a spawned child watched by :mod:`scenarios._watchdog`
+(all repetitions of a case in one child):
 a backend that deadlocks when threads log at once (the producers stop making
 progress for ``stall_s`` seconds) is killed and its case recorded as status
 ``failed`` with detail ``"deadlock: no progress in <stall_s>s"``, instead of
@@ -25,11 +34,14 @@ from typing import Any
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._proc import ChildFailed
 from ._results import ResultRecord
+from ._stats import median, median_interval
 from ._watchdog import CLOSING, PHASE, WORKING, run_watched
 
-__all__ = ["THREADS", "run_throughput"]
+__all__ = ["REPEATS", "THREADS", "run_throughput"]
 
 THREADS = (1, 2, 4, 8)
+#: repetitions per case: 5 gives [min, max] as a 94% interval of the median
+REPEATS = 5
 
 
 def run_throughput(
@@ -42,52 +54,72 @@ def run_throughput(
     threads: tuple[int, ...] = THREADS,
     budget_s: float | None = None,
     stall_s: float | None = None,
+    repeats: int = REPEATS,
 ) -> list[ResultRecord]:
     """End-to-end records/s of ``factory``'s logger for each producer thread count.
 
     Args:
-        records: records per case, split evenly over the threads (quick: 20 000; else 200 000).
-        budget_s: producing stops early after this many seconds (quick: 0.4; else 10).
+        records: records per case, split evenly over the repetitions and threads (quick: 20 000;
+            else 200 000).
+        budget_s: producing stops early after this many seconds per case, shared by the
+            repetitions (quick: 0.4; else 10).
         stall_s: a multi-thread case whose producers make no progress this long is
             killed and recorded as failed (quick: 3; else 10).
+        repeats: independent repetitions per case (at least 1).
     Returns:
-        One ``records_per_s`` record per case ``threads=<n>``.
+        One ``records_per_s`` record per case ``threads=<n>``: median over the repetitions,
+        ``low``/``high`` its 95% interval.
+    Raises:
+        ValueError: ``repeats`` below 1.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats: expected at least 1, got {repeats!r}")
     name = backend_name(factory, backend)
     total = records or (20_000 if quick else 200_000)
-    budget = budget_s if budget_s is not None else (0.4 if quick else 10.0)
+    budget = (budget_s if budget_s is not None else (0.4 if quick else 10.0)) / repeats
     stall = stall_s if stall_s is not None else (3.0 if quick else 10.0)
     results: list[ResultRecord] = []
     with scratch_dir(workdir) as tmp:
         for n in threads:
-            per_thread = max(total // n, 1)
-            path = os.path.join(tmp, f"threads{n}.log")
+            per_thread = max(total // repeats // n, 1)
+            path = os.path.join(tmp, f"threads{n}")  # repetition r logs to <path>-rep<r>.log
             try:
                 if n == 1:
-                    logged, elapsed, dropped = _case(None, factory, path, n, per_thread, budget)
+                    reps = _case(None, factory, path, n, per_thread, budget, repeats)
                 else:
-                    logged, elapsed, dropped = run_watched(_case, n, factory, path, n, per_thread, budget, stall_s=stall)
+                    reps = run_watched(_case, n, factory, path, n, per_thread, budget, repeats, stall_s=stall)
             except ChildFailed as exc:
                 results.append(ResultRecord(
                     "throughput", name, f"threads={n}", "records_per_s", None, "records/s",
                     status="failed", detail=str(exc)[-2000:],
                 ))
                 continue
-            delivered = logged - dropped
-            results.append(ResultRecord(
-                "throughput", name, f"threads={n}", "records_per_s", delivered / elapsed, "records/s",
-                detail=f"{logged} records, {dropped} dropped, {elapsed:.3f} s until close() returned",
-            ))
+            results.append(_record(name, n, reps))
     return results
 
 
+def _record(name: str, threads: int, reps: list[tuple[int, float, int]]) -> ResultRecord:
+    """The case's record from its repetitions' ``(logged, seconds, dropped)``."""
+    est = median_interval([(logged - dropped) / elapsed for logged, elapsed, dropped in reps])
+    logged, dropped = sum(r[0] for r in reps), sum(r[2] for r in reps)
+    return ResultRecord(
+        "throughput", name, f"threads={threads}", "records_per_s", est.value, "records/s", low=est.low, high=est.high,
+        detail=(f"{logged} records, {dropped} dropped, in {len(reps)} repetitions of "
+                f"{median([r[1] for r in reps]):.3f} s (median) until close() returned; "
+                f"interval coverage {est.coverage:.3f}"),
+    )
+
+
 def _case(
-    heartbeat: Any, factory: Factory, path: str, threads: int, per_thread: int, budget_s: float
-) -> tuple[int, float, int]:
-    """One case (in this process, or in a watched child): (logged, seconds, dropped)."""
-    log = open_ready(factory, path)
-    logged, elapsed = _run(log, threads, per_thread, budget_s, heartbeat)
-    return logged, elapsed, int(log.stats().get("dropped", 0))
+    heartbeat: Any, factory: Factory, path: str, threads: int, per_thread: int, budget_s: float, repeats: int
+) -> list[tuple[int, float, int]]:
+    """One case's repetitions (in this process, or in a watched child): ``[(logged, seconds, dropped), ...]``."""
+    reps = []
+    for rep in range(repeats):
+        log = open_ready(factory, f"{path}-rep{rep}.log")
+        logged, elapsed = _run(log, threads, per_thread, budget_s, heartbeat)
+        reps.append((logged, elapsed, int(log.stats().get("dropped", 0))))
+    return reps
 
 
 def _run(log: Any, threads: int, per_thread: int, budget_s: float, heartbeat: Any = None) -> tuple[int, float]:

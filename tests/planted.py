@@ -164,3 +164,115 @@ def chatty(path: Any = None, **options: Any) -> loggers.Logger:
     """Factory of :class:`ChattyBackend` (options as for ``sync``)."""
     opts = loggers.Options(path=str(path), **options) if path is not None else loggers.Options(**options)
     return ChattyBackend(opts)
+
+
+# -- planted regressions for the regression gate (tests/test_regression_gate.py) ---------------------
+
+STALL_ONCE_S = 0.005
+STALL_ONCE_AT = 300
+
+
+class StallOnceBackend(SyncBackend):
+    """``sync`` that sleeps ``STALL_ONCE_S`` on its ``STALL_ONCE_AT``-th call only: one scheduler-like stall."""
+
+    name = "planted-stall-once"
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        calls = self.__dict__.get("_calls", 0) + 1
+        self._calls = calls
+        if calls == STALL_ONCE_AT:
+            time.sleep(STALL_ONCE_S)
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def stall_once(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`StallOnceBackend` (options as for ``sync``)."""
+    return StallOnceBackend(loggers.Options(path=str(path), **options))
+
+
+HICCUP_S = 20e-6
+HICCUP_EVERY = 100
+
+
+class HiccupBackend(SyncBackend):
+    """``sync`` that sleeps ``HICCUP_S`` (20 µs asked; the kernel gives ~60 µs) every ``HICCUP_EVERY`` calls:
+    a regression that only the tail percentiles show."""
+
+    name = "planted-hiccup"
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        calls = self.__dict__.get("_calls", 0) + 1
+        self._calls = calls
+        if calls % HICCUP_EVERY == 0:
+            time.sleep(HICCUP_S)
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def hiccup(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`HiccupBackend` (options as for ``sync``)."""
+    return HiccupBackend(loggers.Options(path=str(path), **options))
+
+
+EXTRA_BYTES = 20 * 2**20
+
+
+class BloatedBackend(SyncBackend):
+    """``sync`` that holds ``EXTRA_BYTES`` (20 MiB, every page written) from creation to ``close()``."""
+
+    name = "planted-bloated"
+
+    def __init__(self, options: loggers.Options) -> None:
+        super().__init__(options)
+        self._ballast: bytearray | None = bytearray(b"\x01") * EXTRA_BYTES
+
+    def close(self) -> None:
+        self._ballast = None
+        super().close()
+
+
+def bloated(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`BloatedBackend` (options as for ``sync``)."""
+    return BloatedBackend(loggers.Options(path=str(path), **options))
+
+
+SLOWER_BY = 0.30
+_sync_call_ns: list[float] = []
+
+
+def _sync_call_cost_ns() -> float:
+    """CPU-bound cost of one plain ``sync`` call here (best of five batches of 2000), measured once per process."""
+    if not _sync_call_ns:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="logbench-planted-") as tmp:
+            log = SyncBackend(loggers.Options(path=os.path.join(tmp, "calibrate.log")))
+            best = float("inf")
+            for _ in range(5):
+                start = time.perf_counter_ns()
+                for seq in range(2000):
+                    log.info("request handled", seq=seq, user=42, path="/api/orders", status=200)
+                best = min(best, (time.perf_counter_ns() - start) / 2000)
+            log.close()
+        _sync_call_ns.append(best)
+    return _sync_call_ns[0]
+
+
+class SlowerBackend(SyncBackend):
+    """``sync`` that spins ``SLOWER_BY`` (30%) of a plain ``sync`` call's measured cost in every call."""
+
+    name = "planted-slower"
+
+    def __init__(self, options: loggers.Options) -> None:
+        super().__init__(options)
+        self._extra_ns = int(_sync_call_cost_ns() * SLOWER_BY)
+
+    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        until = time.perf_counter_ns() + self._extra_ns
+        while time.perf_counter_ns() < until:
+            pass
+        super()._handoff(ts_ns, level, msg, fields)
+
+
+def slower(path: Any = None, **options: Any) -> loggers.Logger:
+    """Factory of :class:`SlowerBackend` (options as for ``sync``)."""
+    return SlowerBackend(loggers.Options(path=str(path), **options))

@@ -153,8 +153,9 @@ def _pair(tmp_path: Path, old: list[dict[str, Any]], new: list[dict[str, Any]]) 
 
 BASE = [
     _overhead("sync", 3.0, 2.0, 4.0, "pass"),
-    _rec("latency", "sync", "steady", "p99_9_ns", 50_000.0, unit="ns"),
-    _rec("throughput", "sync", "threads=1", "records_per_s", 100_000.0, unit="records/s"),
+    _rec("latency", "sync", "steady", "p99_9_ns", 50_000.0, low=45_000.0, high=56_000.0, unit="ns"),
+    _rec("throughput", "sync", "threads=1", "records_per_s", 100_000.0, low=95_000.0, high=104_000.0,
+         unit="records/s"),
     _rec("rotation", "sync", "single-process", "lost", 0.0, unit="count", verdict="ok"),
 ]
 
@@ -176,8 +177,9 @@ def test_compare_across_interpreters_says_so_first(tmp_path: Path, capsys: pytes
     ("index", "replacement"),
     [
         (0, _overhead("sync", 30.0, 25.0, 35.0, "fail")),
-        (1, _rec("latency", "sync", "steady", "p99_9_ns", 80_000.0, unit="ns")),
-        (2, _rec("throughput", "sync", "threads=1", "records_per_s", 60_000.0, unit="records/s")),
+        (1, _rec("latency", "sync", "steady", "p99_9_ns", 80_000.0, low=70_000.0, high=90_000.0, unit="ns")),
+        (2, _rec("throughput", "sync", "threads=1", "records_per_s", 60_000.0, low=55_000.0, high=65_000.0,
+                 unit="records/s")),
         (3, _rec("rotation", "sync", "single-process", "lost", 3.0, unit="count", verdict="defect")),
         (3, _rec("rotation", "sync", "single-process", "cell", None, unit="-", status="failed", detail="boom")),
     ],
@@ -190,12 +192,30 @@ def test_compare_flags_a_planted_regression(tmp_path: Path, index: int, replacem
     assert "1 problem(s)" in capsys.readouterr().out
 
 
+def test_compare_names_both_intervals_of_a_regression(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = [BASE[0], _rec("latency", "sync", "steady", "p99_9_ns", 80_000.0, low=70_000.0, high=90_000.0, unit="ns")]
+    assert main(["compare", *_pair(tmp_path, BASE[:2], new)]) == 1
+    assert "5e+04 [4.5e+04, 5.6e+04] -> 8e+04 [7e+04, 9e+04] (beyond 10%, intervals apart)" in capsys.readouterr().out
+
+
 def test_compare_ignores_noise_and_improvements(tmp_path: Path) -> None:
     new = list(BASE)
     new[0] = _overhead("sync", 14.0, 3.5, 20.0, "inconclusive")  # +11 points, but intervals overlap
+    new[1] = _rec("latency", "sync", "steady", "p99_9_ns", 70_000.0, low=52_000.0, high=90_000.0, unit="ns")
     new[2] = _rec("throughput", "sync", "threads=1", "records_per_s", 200_000.0, unit="records/s")
     assert main(["compare", *_pair(tmp_path, BASE, new)]) == 0
     assert main(["compare", *_pair(tmp_path / "x", BASE, new), "--threshold", "1000"]) == 0
+
+
+def test_compare_reports_but_never_fails_figures_without_an_interval(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    old = [_rec("latency", "sync", "steady", "p99_9_ns", 50_000.0, unit="ns"),
+           _rec("overhead", "sync", "rate=1/unit", "wall_overhead_pct", 3.0)]
+    new = [_rec("latency", "sync", "steady", "p99_9_ns", 500_000.0, low=450_000.0, high=550_000.0, unit="ns"),
+           _rec("overhead", "sync", "rate=1/unit", "wall_overhead_pct", 60.0, low=50.0, high=70.0)]
+    assert main(["compare", *_pair(tmp_path, old, new)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("unjudged") == 2 and "[no interval] -> 5e+05 [4.5e+05, 5.5e+05]" in out
 
 
 @pytest.mark.parametrize(

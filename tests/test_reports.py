@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import re
@@ -51,6 +52,19 @@ def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
     # self-contained: nothing fetched from elsewhere (namespace URIs in the SVG are names, not fetches)
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
     assert "<link" not in page and "<script" not in page and "@import" not in page
+
+
+@pytest.mark.parametrize("name", ["fig-latency", "fig-throughput", "fig-memory"])
+def test_figures_draw_the_intervals_as_error_bars(tmp_path: pathlib.Path, name: str) -> None:
+    """The same figure without ``low``/``high`` (an older result file) draws fewer lines: the bars."""
+    from reports._load import load_results
+
+    results = load_results(write_results(tmp_path / "results"))
+    bare = dataclasses.replace(results, frame=results.frame.assign(low=float("nan"), high=float("nan")))
+    draw = FIGURES[name][2]
+    with_bars, without = draw(results), draw(bare)
+    assert with_bars is not None and without is not None
+    assert with_bars.count("<path") > without.count("<path"), f"{name}: no error bars drawn"
 
 
 def test_verdict_follows_the_fixture(tmp_path: pathlib.Path) -> None:

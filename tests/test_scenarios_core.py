@@ -92,12 +92,19 @@ def test_overhead_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> None
 
 
 def test_latency_records_are_well_formed(tmp_path: Path) -> None:
-    records = run_latency(SYNC, calls=400, rotate_bytes=2048, workdir=str(tmp_path))
+    records = run_latency(SYNC, calls=900, rotate_bytes=2048, workdir=str(tmp_path))
     _check_records(records, "latency", "sync")
     for case in ("steady", "rotating", "paced"):
         values = [_by(records, case, metric).value for metric in PERCENTILES]
         assert values == sorted(values), f"{case}: percentiles not monotone: {values}"
         assert values[0] > 0
+        for metric in PERCENTILES:
+            record = _by(records, case, metric)
+            assert record.low is not None and record.high is not None
+            assert record.low <= record.value <= record.high, record
+            assert "9 repetitions" in record.detail and "coverage 0.961" in record.detail
+        stalls = _by(records, case, "stalls")
+        assert stalls.unit == "count" and stalls.value is not None and stalls.value >= 0
     assert "rotations=0" not in _by(records, "rotating", "p50_ns").detail
     assert "coordinated-omission" in _by(records, "paced", "p99_9_ns").detail
 
@@ -112,18 +119,43 @@ def test_latency_marks_unsupported_rotation(tmp_path: Path) -> None:
 def test_latency_catches_sleep_and_corrects_coordinated_omission(tmp_path: Path) -> None:
     """Each call takes >= 1 ms but is due every 0.1 ms: call i waits behind i earlier ones."""
     records = run_latency(planted.sleepy, backend="sleepy", calls=100, rate_per_s=10_000.0,
-                          cases=("steady", "paced"), workdir=str(tmp_path))
+                          cases=("steady", "paced"), workdir=str(tmp_path), repeats=1)
     assert _by(records, "steady", "p50_ns").value >= 1_000_000
     # 25 paced calls: the last is due at 2.4 ms but cannot finish before 25 ms.
     assert _by(records, "paced", "max_ns").value >= 20_000_000
+    # Every call over 1 ms: one stall episode each in steady (each call alone), one long one when paced.
+    assert _by(records, "paced", "stalls").value == 1
+
+
+def test_stall_episodes_count_runs_not_calls() -> None:
+    from scenarios.latency import stall_episodes
+
+    ms = 1_000_000
+    assert stall_episodes([10, 10]) == 0
+    assert stall_episodes([10, 2 * ms, 3 * ms, 5 * ms, 10, 2 * ms]) == 2
+    assert stall_episodes([2 * ms]) == 1
+
+
+def test_a_latency_stall_moves_one_repetition_not_the_median(tmp_path: Path) -> None:
+    """A backend that stalls 5 ms on one call in the whole case: the medians of p99.9 and max stay
+    below it (only one repetition saw it), the stall count shows it."""
+    records = run_latency(planted.stall_once, backend="stall-once", calls=900, cases=("steady",),
+                          workdir=str(tmp_path))
+    p99_9 = _by(records, "steady", "p99_9_ns")
+    assert p99_9.value is not None and p99_9.value < 5_000_000
+    assert _by(records, "steady", "max_ns").value < 5_000_000
+    stalls = _by(records, "steady", "stalls")
+    per_rep = [int(n) for n in stalls.detail.split("per repetition [")[1].split("]")[0].split(",")]
+    assert per_rep[(planted.STALL_ONCE_AT - 1) // 100] >= 1  # the repetition holding call 300 saw it
+    assert stalls.value == sum(per_rep)
 
 
 def test_latency_and_throughput_stop_at_their_time_budget(tmp_path: Path) -> None:
     """A slow backend cannot stretch a case far beyond its budget (1 ms a call, 0.1 s budget)."""
     latency = run_latency(planted.sleepy, backend="sleepy", calls=10_000, cases=("steady",), budget_s=0.1,
                           workdir=str(tmp_path))
-    calls = int(latency[0].detail.split()[0])
-    assert 64 <= calls < 1000
+    calls = int(latency[0].detail.split("(")[1].split()[0])
+    assert 9 * 64 <= calls < 1000
     (throughput,) = run_throughput(planted.sleepy, backend="sleepy", records=10_000, threads=(2,), budget_s=0.1,
                                    workdir=str(tmp_path))
     logged = int(throughput.detail.split()[0])
@@ -131,10 +163,12 @@ def test_latency_and_throughput_stop_at_their_time_budget(tmp_path: Path) -> Non
 
 
 def test_throughput_records_are_well_formed(tmp_path: Path) -> None:
-    records = run_throughput(SYNC, records=400, threads=(1, 2, 4, 8), workdir=str(tmp_path))
+    records = run_throughput(SYNC, records=800, threads=(1, 2, 4, 8), workdir=str(tmp_path))
     _check_records(records, "throughput", "sync")
     assert [r.case for r in records] == ["threads=1", "threads=2", "threads=4", "threads=8"]
     assert all(r.value > 0 and r.unit == "records/s" and "0 dropped" in r.detail for r in records)
+    assert all(r.low is not None and r.high is not None and r.low <= r.value <= r.high for r in records)
+    assert all("5 repetitions" in r.detail and "coverage 0.938" in r.detail for r in records)
 
 
 def test_throughput_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> None:
@@ -160,5 +194,6 @@ def test_scenarios_run_every_other_reference_backend(name: str, tmp_path: Path) 
     factory = functools.partial(loggers.create, name)
     records = run_throughput(factory, records=200, threads=(2,), workdir=str(tmp_path))
     records += run_latency(factory, calls=200, cases=("steady",), workdir=str(tmp_path))
-    assert all(r.status == "ok" and r.backend == name and r.value and r.value > 0 for r in records)
+    timed = [r for r in records if r.metric != "stalls"]
+    assert all(r.status == "ok" and r.backend == name and r.value and r.value > 0 for r in timed)
     assert "0 dropped" in records[0].detail

@@ -61,7 +61,7 @@ def test_registered(name: str) -> None:
 
 def test_memory_sync_and_null_burst_measured_slow_sink_not_supported() -> None:
     for factory, name in ((SYNC, "sync"), (NULL, "null")):
-        records = run_memory(factory, quick=True, records=2000)
+        records = run_memory(factory, quick=True, records=2000, rss_runs=3, alloc_runs=2)
         _check_well_formed(records, "memory")
         assert {r.case for r in records} == set(MEMORY_CASES)
         burst = {r.metric: r for r in records if r.case == "burst"}
@@ -69,22 +69,30 @@ def test_memory_sync_and_null_burst_measured_slow_sink_not_supported() -> None:
         assert burst["peak_rss_bytes"].value > 1_000_000  # an interpreter is at least 1 MB resident
         assert burst["peak_alloc_bytes"].value > 0
         assert burst["dropped"].value == 0
+        for record in burst.values():
+            assert record.low is not None and record.high is not None and record.low <= record.value <= record.high
+        assert "median of 3 runs, interval coverage 0.750" in burst["peak_rss_bytes"].detail
+        assert "median of 2 runs" in burst["peak_alloc_bytes"].detail
         slow = [r for r in records if r.case.startswith("slow_sink/")]
         assert len(slow) == 12 and all(r.status == "not supported" and name in r.detail for r in slow)
 
 
 def test_memory_queued_backend_slow_sink_shows_each_policy() -> None:
     factory = functools.partial(loggers.create, QUEUED)
-    records = run_memory(factory, quick=True, records=2000, slow_records=3000, queue_size=200, stall_s=0.3)
+    records = run_memory(factory, quick=True, records=2000, slow_records=3000, queue_size=200, stall_s=0.3,
+                         rss_runs=2, alloc_runs=1)
     _check_well_formed(records, "memory")
     assert all(r.status == "ok" for r in records), [r.detail for r in records if r.status != "ok"]
     block = _by(records, "slow_sink/block", "dropped")
-    assert block.value == 0 and "the stalled sink received 3000 lines" in block.detail
+    assert block.value == 0 and block.high == 0 and "received by the stalled sink: 3000/0/3000, 3000/0/3000" in block.detail
     assert _by(records, "slow_sink/block", "max_queue_depth").value == 200
     for policy in ("drop_new", "drop_old"):
-        dropped = _by(records, f"slow_sink/{policy}", "dropped").value
-        assert dropped is not None and dropped > 0  # 3000 records cannot fit 200 queued + a 64 KiB pipe
-        assert f"the stalled sink received {3000 - int(dropped)} lines" in _by(records, f"slow_sink/{policy}", "dropped").detail
+        dropped = _by(records, f"slow_sink/{policy}", "dropped")
+        assert dropped.low is not None and dropped.low > 0  # 3000 records cannot fit 200 queued + a 64 KiB pipe
+        per_run = dropped.detail.split("received by the stalled sink: ")[1].split(", ")
+        for run in per_run:  # every run: what was not dropped reached the sink
+            written, lost, received = (int(x) for x in run.split("/"))
+            assert written + lost == 3000 and received == written, run
 
 
 # -- crash ------------------------------------------------------------------------------------
