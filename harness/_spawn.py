@@ -36,7 +36,7 @@ def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
 
     ``artifacts_dir`` (the run's results directory) is offered to scenarios that keep files there
     (the ``caller`` scenario's pyperf JSON); ``options`` (JSON-able keyword arguments, e.g. the user's
-    ``workload``) go to a scenario that takes them.
+    ``workload``, ``trials``) go to a scenario that takes them.
     """
     scratch = tempfile.mkdtemp(prefix="logbench-cell-")
     try:

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record", metavar="SHAPE|MODULE:CALLABLE",
                      help="what overhead logs: small (3 fields), medium (10, one nested), large (1 KiB message), "
                           "or MODULE:CALLABLE returning (msg, fields); default the built-in 6-field record")
+    run.add_argument("--trials", type=_positive_int, metavar="N",
+                     help="trials per case for scenarios that repeat one (crash: SIGKILLs per kill case); "
+                          "a soak is e.g. --scenarios crash --trials 1000 (outside CI; give --timeout room)")
     compare = command("compare", "compare two result directories; exit 1 on a regression")
     compare.add_argument("old")
     compare.add_argument("new")
@@ -56,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("results", help="directory holding results.json (e.g. results/latest)")
     report.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def _expand_backends(names: list[str] | None) -> list[str]:
@@ -95,7 +105,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     records = run_matrix(backends, scenarios, quick=args.quick, timeout=args.timeout,
                          progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dir=args.out,
-                         scenario_options=workload)
+                         scenario_options={**workload, **({"trials": args.trials} if args.trials else {})})
+    if args.trials:
+        meta["trials"] = args.trials
     meta["finished_at"] = metadata.now_iso()
     meta["elapsed_s"] = round(time.monotonic() - start, 1)
     json_path, csv_path = store.save(args.out, meta, records, overwrite=args.force)

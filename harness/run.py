@@ -19,6 +19,8 @@ CELL_TIMEOUT_S = (45.0, 1800.0)
 #: Scenarios that run many isolated sub-cases get more (the fault catalogue: ~20 child processes, each with its
 #: own limit, so a backend that hangs in several cases still yields a row per case).
 SCENARIO_TIMEOUT_S = {"faults": (150.0, 1800.0)}
+#: Trials per case a scenario's default limit is sized for; ``trials`` above it scale the limit up.
+DEFAULT_TRIALS = 20
 
 
 def run_matrix(
@@ -34,12 +36,15 @@ def run_matrix(
     """Run every cell; all records (failed cells included) in run order.
 
     ``artifacts_dir``: the results directory, where scenarios may keep files (pyperf JSON).
-    ``scenario_options``: keyword arguments (``workload``, ``record``) given to each scenario that takes them.
+    ``scenario_options``: keyword arguments (``workload``, ``record``, ``trials``) given to each scenario
+    that takes them; more ``trials`` than ``DEFAULT_TRIALS`` stretch the default cell limit in proportion.
     """
     def limit_for(scenario: str) -> float:
         if timeout is not None:
             return timeout
-        return SCENARIO_TIMEOUT_S.get(scenario, CELL_TIMEOUT_S)[0 if quick else 1]
+        limit = SCENARIO_TIMEOUT_S.get(scenario, CELL_TIMEOUT_S)[0 if quick else 1]
+        trials = (scenario_options or {}).get("trials") or 0
+        return limit * max(1.0, trials / DEFAULT_TRIALS)
 
     total = len(backends) * len(scenarios)
     records: list[dict[str, Any]] = []

@@ -9,8 +9,11 @@ successful ``flush()`` covered) in memory shared with this process.
     ``trials`` kills with SIGKILL at a uniformly random moment (seeded) while
     logging at ``rate`` records/s (a flush every ``flush_every`` records), or in
     bursts of ``burst_len`` as fast as possible, each followed by a 10 ms pause
-    (and a flush after every second burst). Per trial ``lost_records`` = returned records not in the files; per
-    case ``lost_median``, ``lost_max``, ``torn_lines``, ``duplicates``.
+    (and a flush after every second burst). Per trial ``lost_records`` = returned records not in the files
+    (the loss window), judged against the durability contract on its own; per case the loss window's
+    distribution ``lost_median`` (p50), ``lost_p99`` (nearest rank), ``lost_max``, plus ``torn_lines``,
+    ``duplicates`` and ``defect_trials`` (trials that broke the contract). ``trials=1000`` is a soak
+    (``python -m harness run --scenarios crash --trials 1000``; figures in docs/soak.md).
 ``exit/normal``, ``exit/exception``, ``exit/sys_exit``
     ``records`` records, neither flushed nor closed, then the program ends by
     falling off its end, an unhandled exception or ``sys.exit(3)``: every
@@ -54,6 +57,7 @@ from ._crash_app import FLUSHED, GO, RETURNED, STARTED, AppSpec, create_progress
 from ._crash_stop import QUICK_STOP_CASES, STOP_CASES, run_stop_case
 from ._proc import BackendInfo, Factory, child_env, descendants, probe, wait_until_quiet
 from ._results import ResultRecord
+from ._stats import percentile
 from .verify import LineParser, verify_log_files
 
 SCENARIO = "crash"
@@ -61,7 +65,10 @@ KILL_CASES = ("sigkill/paced", "sigkill/burst")
 EXIT_CASES = ("exit/normal", "exit/exception", "exit/sys_exit", "exit/sigterm", "exit/sigterm_graceful")
 #: Exits that must keep every record: the interpreter's exit path, or the graceful stop, drains.
 GRACEFUL_MODES = ("normal", "exception", "sys_exit", "sigterm_graceful")
-SUMMARY = (("lost_median", "records"), ("lost_max", "records"), ("torn_lines", "count"), ("duplicates", "count"))
+SUMMARY = (("lost_median", "records"), ("lost_max", "records"), ("torn_lines", "count"), ("duplicates", "count"),
+           ("lost_p99", "records"), ("defect_trials", "count"))
+#: Up to this many trials the summary's detail lists every loss; beyond it, the distribution only.
+LIST_LOSSES_UP_TO = 30
 LOG_NAME = "app.log"
 
 
@@ -286,10 +293,16 @@ def _summary_records(name: str, case: str, outcomes: list[dict[str, Any]]) -> li
     losses = [outcome["lost"] for outcome in done]
     defects = [outcome for outcome in done if outcome["defect"]]
     verdict = "defect" if defects else "ok"
-    detail = f"{len(done)} trial(s), losses {losses}" + (f"; {len(outcomes) - len(done)} failed" if len(done) < len(outcomes) else "")
+    ranked = sorted(losses)
+    p99 = percentile(ranked, 99.0)
+    shown = f"losses {losses}" if len(losses) <= LIST_LOSSES_UP_TO else (
+        f"loss window p50 {statistics.median(ranked):g}, p99 {p99:g}, max {ranked[-1]}, mean {statistics.fmean(ranked):.1f}")
+    detail = f"{len(done)} trial(s), {shown}; {len(defects)} broke the durability contract" + (
+        f"; {len(outcomes) - len(done)} failed" if len(done) < len(outcomes) else "")
     if defects:
         detail += "; first defect: " + defects[0]["detail"]
-    values = (statistics.median(losses), max(losses), sum(o["torn"] for o in done), sum(o["duplicates"] for o in done))
+    values = (statistics.median(losses), max(losses), sum(o["torn"] for o in done), sum(o["duplicates"] for o in done),
+              p99, len(defects))
     return [
         ResultRecord(SCENARIO, name, case, metric, value, unit, verdict=verdict, detail=detail)
         for (metric, unit), value in zip(SUMMARY, values, strict=True)

@@ -120,6 +120,42 @@ def test_a_hanging_cell_times_out() -> None:
     assert len(rows) == 1 and rows[0]["status"] == "failed" and "timed out" in rows[0]["detail"]
 
 
+def test_trials_reach_the_scenario_and_stretch_the_cell_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import run as run_module
+
+    calls: list[tuple[float, dict[str, Any] | None]] = []
+    monkeypatch.setattr(run_module, "spawn_cell", lambda backend, scenario, *, quick, timeout, options=None:
+                        calls.append((timeout, options)) or [])
+    run_module.run_matrix(["sync"], ["crash"], quick=True, scenario_options={"trials": 200})
+    run_module.run_matrix(["sync"], ["crash"], quick=True)
+    run_module.run_matrix(["sync"], ["crash"], quick=True, timeout=7.0, scenario_options={"trials": 200})
+    quick_limit = run_module.CELL_TIMEOUT_S[0]
+    assert calls == [(quick_limit * 10, {"trials": 200}), (quick_limit, None), (7.0, {"trials": 200})]
+
+
+def test_worker_gives_options_to_a_scenario_that_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import _worker
+
+    def scenario(factory: Any, *, quick: bool = False, trials: int | None = None) -> list[ResultRecord]:
+        return [ResultRecord("crash", "x", "c", "trials", float(trials or 0), "count")]
+
+    def no_trials(factory: Any, *, quick: bool = False) -> list[ResultRecord]:
+        return [ResultRecord("crash", "x", "c", "trials", -1.0, "count")]
+
+    spec = {"backend": "null", "scenario": "crash", "quick": True, "options": {"trials": 1000}}
+    monkeypatch.setattr(_worker, "resolve_scenario", lambda name: scenario)
+    assert _worker.run_cell(spec)[0]["value"] == 1000
+    monkeypatch.setattr(_worker, "resolve_scenario", lambda name: no_trials)  # not taken: not passed
+    assert _worker.run_cell(spec)[0]["value"] == -1
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "many"])
+def test_cli_rejects_a_bad_trial_count(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--scenarios", "crash", "--trials", bad])
+    assert exc.value.code == 2 and "--trials" in capsys.readouterr().err
+
+
 def test_run_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=TESTS)

@@ -11,7 +11,7 @@ import pytest
 
 import loggers
 import scenarios
-from scenarios import ResultRecord
+from scenarios import ResultRecord, crash
 from scenarios.crash import EXIT_CASES, KILL_CASES, run_crash
 from scenarios.loop_lag import run_loop_lag
 from scenarios.memory import CASES as MEMORY_CASES
@@ -105,8 +105,9 @@ def test_crash_sync_keeps_every_returned_record() -> None:
         for trial in (0, 1):
             record = _by(records, case, "lost_records", trial)
             assert record.value == 0 and record.verdict == "ok", record.detail
-        for metric in ("lost_median", "lost_max", "torn_lines", "duplicates"):
+        for metric in ("lost_median", "lost_max", "torn_lines", "duplicates", "lost_p99", "defect_trials"):
             assert _by(records, case, metric).verdict == "ok"
+        assert _by(records, case, "defect_trials").value == 0 and _by(records, case, "lost_p99").value == 0
     for case in EXIT_CASES:
         record = _by(records, case, "lost_records")
         assert record.value == 0 and record.verdict == "ok", record.detail
@@ -121,6 +122,7 @@ def test_crash_flags_planted_drop_every_100th() -> None:
         record = _by(records, "sigkill/paced", "lost_records", trial)
         assert record.verdict == "defect" and record.value is not None and record.value >= 1, record.detail
     assert _by(records, "sigkill/paced", "lost_max").verdict == "defect"
+    assert _by(records, "sigkill/paced", "defect_trials").value == 2  # every trial is judged on its own
     normal = _by(records, "exit/normal", "lost_records")
     assert normal.verdict == "defect" and normal.value == 20  # 2000 records, every 100th dropped
 
@@ -131,6 +133,18 @@ def test_crash_queued_backend_loss_is_data_not_defect() -> None:
     _check_well_formed(records, "crash")
     assert all(r.verdict == "ok" for r in records), [r.detail for r in records if r.verdict != "ok"]
     assert _by(records, "exit/sys_exit", "lost_records").value == 0
+
+
+def test_crash_summary_gives_the_loss_window_distribution() -> None:
+    # 40 trials losing 0..39 records, one of them breaking the contract: nearest-rank p99 of 40 values is the max.
+    outcomes = [{"lost": i, "torn": 0, "duplicates": 0, "defect": i == 7, "detail": f"trial {i}"} for i in range(40)]
+    records = {r.metric: r for r in crash._summary_records("b", "sigkill/paced", outcomes)}
+    assert (records["lost_median"].value, records["lost_p99"].value, records["lost_max"].value) == (19.5, 39, 39)
+    assert records["defect_trials"].value == 1 and records["lost_p99"].verdict == "defect"
+    assert "loss window p50 19.5, p99 39, max 39" in records["lost_p99"].detail  # 40 > LIST_LOSSES_UP_TO: no list
+    assert "first defect: trial 7" in records["lost_p99"].detail
+    few = {r.metric: r for r in crash._summary_records("b", "sigkill/paced", outcomes[:3])}
+    assert "losses [0, 1, 2]" in few["lost_max"].detail and few["defect_trials"].value == 0
 
 
 def test_crash_null_not_supported() -> None:
