@@ -8,7 +8,7 @@ from typing import Any
 from ._common import BACKENDS, WRITING_BACKENDS, pick, require, run_per_backend
 
 KILL_CASES = ["sigkill/paced", "sigkill/burst"]
-ROTATION_CASES = ["single-process", "multi-process"]
+ROTATION_CASES = ["single-process", "multi-process", "multi-process-kill"]
 ROTATION_DEFECTS = ("lost", "duplicated", "out_of_order", "torn", "oversize_files", "empty_files")
 MEMORY_CASES = ["burst", "slow_sink/block", "slow_sink/drop_new", "slow_sink/drop_old"]
 OVERHEAD_RATES = ["rate=1/unit", "rate=1/10units", "rate=5/unit"]

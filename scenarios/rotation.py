@@ -9,6 +9,12 @@
     ``processes`` fresh processes, each with its *own* logger of the backend on
     the *same* path (as several workers of one service would), released
     together, ``writer=<i>``.
+``multi-process-kill``
+    ``processes`` processes on one path, one of them SIGKILLed (with its writer
+    process, if any) at a random moment, mid-rotation included; survivors must
+    lose and duplicate nothing, and the next logger opened on the path must
+    repair what the kill left: see :mod:`scenarios._rotation_kill` (``kill_trials``
+    trials, each judged; the values are summed over them).
 
 After every logger closed (and the files stopped growing), the rotated set is
 read back. Metrics: ``lost`` (records missing, minus losses explained by
@@ -29,18 +35,20 @@ so backends and peers with other layouts or rotated names count correctly.
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ._proc import SPAWN, ChildFailed, Factory, probe, run_child, wait_until_quiet
+from . import _rotation_kill
+from ._proc import SPAWN, BackendInfo, ChildFailed, Factory, probe, run_child, wait_until_quiet
 from ._results import ResultRecord
 from .verify import LineParser, Verification, verify_log_files
 
 SCENARIO = "rotation"
-CASES = ("single-process", "multi-process")
+CASES = ("single-process", "multi-process", _rotation_kill.CASE)
 METRICS = ("lost", "duplicated", "out_of_order", "torn", "oversize_files", "empty_files")
 LOG_NAME = "app.log"
 PAYLOAD = "r" * 64
@@ -60,11 +68,16 @@ def run_rotation(
     backup_count: int | None = None,
     parse_line: LineParser | None = None,
     timeout: float = 300.0,
+    kill_trials: int | None = None,
+    seed: int = 0,
+    cases: tuple[str, ...] = CASES,
 ) -> list[ResultRecord]:
-    """Run both cases; one record per (case, metric). See the module docstring.
+    """Run the ``cases`` (default: all); one record per (case, metric). See the module docstring.
 
     Defaults: quick 4 threads / 3 processes x 500 records, ``max_bytes`` 4096;
-    full 8 threads / 4 processes x 5000 records, ``max_bytes`` 16384.
+    full 8 threads / 4 processes x 5000 records, ``max_bytes`` 16384. The kill case:
+    always 4 processes, ``records`` (default 200 quick, 2000 full), ``max_bytes`` (default 4096);
+    ``kill_trials`` 1 quick, 10 full.
     ``parse_line``: how to read one line (default: the backend class's ``line_parser``
     hook, else logbench JSON Lines); the files read are the ones its ``log_files`` hook lists.
     """
@@ -78,7 +91,8 @@ def run_rotation(
     limit = max_bytes or (4096 if quick else 16384)
     line_bytes = max(LINE_ESTIMATE, _record_size(factory, workdir))
     results: list[ResultRecord] = []
-    for case, writers in (("single-process", threads or (4 if quick else 8)), ("multi-process", processes or (3 if quick else 4))):
+    plain = (("single-process", threads or (4 if quick else 8)), ("multi-process", processes or (3 if quick else 4)))
+    for case, writers in ((case, writers) for case, writers in plain if case in cases):
         keep = backup_count if backup_count is not None else 2 * (writers * n * line_bytes // limit) + 10
         options = {"max_bytes": limit, "backup_count": keep}
         try:
@@ -104,7 +118,40 @@ def run_rotation(
             + found.summary()
         )
         results += _records(name, case, found, note)
+    if _rotation_kill.CASE in cases:
+        trials = kill_trials or (1 if quick else 10)
+        kill_records = records or (200 if quick else 2000)
+        results += _kill_case(factory, info, name, workdir, kill_records, max_bytes or 4096, line_bytes, trials, seed,
+                              timeout, parse_line)
     return results
+
+
+def _kill_case(
+    factory: Factory, info: BackendInfo, name: str, workdir: str | None, n: int, limit: int, line_bytes: int,
+    trials: int, seed: int, timeout: float, parse_line: LineParser | None,
+) -> list[ResultRecord]:
+    """``trials`` kill trials; one record per metric, values summed over the trials, details of each."""
+    case, writers = _rotation_kill.CASE, 4
+    options = {"max_bytes": limit, "backup_count": 2 * (writers * n * line_bytes // limit) + 10}
+    rng = random.Random(seed)
+    totals = dict.fromkeys(METRICS, 0)
+    details: list[str] = []
+    try:
+        for trial in range(trials):
+            with tempfile.TemporaryDirectory(prefix="logbench-rotation-kill-", dir=workdir) as tmp:
+                values, detail = _rotation_kill.run_kill_trial(
+                    factory, os.path.join(tmp, LOG_NAME), writers, n, options, rng, timeout, parse_line, info.files_for)
+            for metric in METRICS:
+                totals[metric] += values[metric]
+            if any(values.values()) or trial == 0:
+                details.append(f"trial {trial}: {detail}")
+    except ChildFailed as exc:
+        return [ResultRecord(SCENARIO, name, case, metric, None, "count", status="failed", detail=str(exc)[-2000:]) for metric in METRICS]
+    note = f"{trials} trial(s), max_bytes {limit}, backup_count {options['backup_count']}; " + " | ".join(details[:3])
+    return [
+        ResultRecord(SCENARIO, name, case, metric, totals[metric], "count", verdict="defect" if totals[metric] else "ok", detail=note)
+        for metric in METRICS
+    ]
 
 
 def _record_size(factory: Factory, workdir: str | None) -> int:

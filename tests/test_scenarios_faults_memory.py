@@ -164,6 +164,23 @@ def test_rotation_sync_ok() -> None:
     assert {(r.case, r.metric) for r in records} == {(c, m) for c in ROTATION_CASES for m in ROTATION_METRICS}
     assert all(r.verdict == "ok" and r.value == 0 for r in records), [r.detail for r in records]
     assert "900/900 records" in records[0].detail
+    assert "survivors + repair 901/901 records" in _by(records, "multi-process-kill", "lost").detail
+
+
+@pytest.mark.parametrize("name", [name for name in loggers.BACKENDS if loggers.backend_class(name).writes_file])
+def test_rotation_kill_case_every_backend(name: str) -> None:
+    records = run_rotation(functools.partial(loggers.create, name), quick=True, records=150, seed=1,
+                           cases=("multi-process-kill",))
+    _check_well_formed(records, "rotation")
+    assert {r.metric for r in records} == set(ROTATION_METRICS)
+    assert all(r.verdict == "ok" and r.value == 0 for r in records), records[0].detail
+    assert "SIGKILLed" in records[0].detail and "survivors + repair 451/451 records" in records[0].detail
+
+
+def test_rotation_kill_case_flags_planted_drop_every_100th() -> None:
+    records = run_rotation(planted.drop_every_100, quick=True, records=300, cases=("multi-process-kill",))
+    lost = _by(records, "multi-process-kill", "lost")
+    assert lost.verdict == "defect" and lost.value is not None and lost.value >= 9, lost.detail  # 3 survivors x 3
 
 
 def test_rotation_flags_planted_drop_every_100th_as_lost() -> None:
@@ -189,7 +206,8 @@ def test_rotation_losses_explained_by_backup_count_are_not_defects() -> None:
 
 def test_rotation_null_not_supported() -> None:
     records = run_rotation(NULL, quick=True)
-    assert len(records) == 12 and all(r.status == "not supported" for r in records)
+    assert len(records) == len(ROTATION_CASES) * len(ROTATION_METRICS) == 18
+    assert all(r.status == "not supported" for r in records)
 
 
 # -- loop_lag ---------------------------------------------------------------------------------
