@@ -22,4 +22,5 @@ SCENARIOS: dict[str, str] = {
     "loop_lag": "scenarios.loop_lag:run_loop_lag",
     "caller": "scenarios.caller:run_caller",
     "service": "scenarios.service:run_service",
+    "writer_kill": "scenarios.writer_kill:run_writer_kill",
 }
