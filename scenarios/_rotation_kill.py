@@ -3,11 +3,14 @@
 ``processes`` fresh processes, each with its own logger on one path with a small
 ``max_bytes``, are released together; one of them (the *victim*, chosen at random)
 logs until it is killed, the others (*survivors*) log ``records`` records each and
-close. The victim is killed with SIGKILL, together with its descendants (a writer
-process, as when a service manager kills a worker's whole process group), once it
-has returned a random number of calls (uniform in ``1..records``), so the kill lands
-while every process logs and rotates: mid-rotation included (a backup gap left by
-the kill is reported in the detail). Then the *next logger* opened on the path
+close. The victim runs in its own process group and, once it has returned a random
+number of calls (uniform in ``1..records``), SIGKILLs that group: itself and its
+descendants (a writer process) at once, as a service manager kills a worker's whole
+group. Killing itself makes the moment exact (a parent polling a fast backend's
+progress lands hundreds of calls late); the kill lands
+while every process logs and rotates: mid-rotation included. (A rotation the kill
+cut is completed by the next rotation of a survivor, so it usually leaves no trace
+by the time the files are read; a backup gap still there is reported.) Then the *next logger* opened on the path
 logs one record (writer ``"repair"``) and closes.
 
 Judged after that repair, over every file: ``lost`` (survivors' and the repair's
@@ -36,8 +39,6 @@ CASE = "multi-process-kill"
 VICTIM = "victim"
 REPAIR = "repair"
 PAYLOAD = "k" * 64
-#: The victim never logs more than this many times ``records`` (it is killed long before).
-VICTIM_CAP_FACTOR = 1000
 
 
 def run_kill_trial(
@@ -50,11 +51,15 @@ def run_kill_trial(
     timeout: float,
     parse_line: LineParser | None,
     files_for: Callable[[str], list[str] | None],
-) -> tuple[dict[str, int], str]:
-    """One trial in ``os.path.dirname(path)``: (metric -> value, detail). Raises ChildFailed."""
+) -> tuple[dict[str, int], str, bool]:
+    """One trial in ``os.path.dirname(path)``: (metric -> value, detail, whether the kill cut a rotation).
+
+    Raises:
+        ChildFailed: a survivor failed, died or hung.
+    """
     kill_after = rng.randint(1, records)
     victim_index = rng.randrange(processes)
-    cap = VICTIM_CAP_FACTOR * records
+    cap = kill_after  # the victim logs exactly this many records, then kills its group
     progress = SPAWN.Value("q", -1, lock=False)
     barrier = SPAWN.Barrier(processes + 1)
     children, pipes = [], []
@@ -62,7 +67,7 @@ def run_kill_trial(
         receiver, sender = SPAWN.Pipe(duplex=False)
         if index == victim_index:
             target: Any = _victim_child
-            args: tuple[Any, ...] = (factory, path, cap, options, barrier, progress)
+            args: tuple[Any, ...] = (factory, path, kill_after, options, barrier, progress)
         else:
             target, args = _survivor_child, (factory, path, index, records, options, barrier, sender)
         child = SPAWN.Process(target=target, args=args)
@@ -76,7 +81,10 @@ def run_kill_trial(
         assert victim.pid is not None
         pids = descendants(victim.pid)
         barrier.wait(60)  # ... and now they all log
-        killed_at, pids = _kill_when(victim.pid, pids, progress, kill_after, timeout)
+        victim.join(timeout)
+        killed_at = int(progress.value) + 1
+        if victim.exitcode != -signal.SIGKILL:
+            raise ChildFailed(f"the victim ended with exit code {victim.exitcode}, not by its SIGKILL")
         stats, failures = _collect(children, pipes, victim_index, timeout)
     finally:
         for child in children:
@@ -102,30 +110,18 @@ def run_kill_trial(
                              max_bytes=options["max_bytes"], parse_line=parse_line,
                              files=files_for(path))
     values = _judge(after, survivors)
+    gap = _has_gap(before.files)
     kept = sum(survivors.values()) + 1
     detail = (
-        f"{processes} processes, writer {victim_index} SIGKILLed (with {len(pids)} descendant(s)) after "
+        f"{processes} processes, writer {victim_index} SIGKILLed its process group ({len(pids)} descendant(s)) after "
         f"{killed_at} returned calls; before repair {len(before.files)} file(s), {before.torn_lines} torn line(s), "
-        f"{before.cut_tails} cut tail(s){'; a backup gap: the kill cut a rotation' if _has_gap(before.files) else ''}; "
+        f"{before.cut_tails} cut tail(s){'; a backup gap: a rotation cut by the kill, not completed by a survivor' if gap else ''}; "
         f"after repair: survivors + repair {kept - values['lost']}/{kept} records, victim "
         f"{cap - after.lost_by_writer.get(VICTIM, 0)} in the files, {after.torn_lines} torn line(s); "
         + ", ".join(f"{metric} {value}" for metric, value in values.items())
         + f"; rotations {sum(s.get('rotations', 0) for s in stats)}, survivors dropped {sum(s.get('dropped', 0) for s in stats)}"
     )
-    return values, detail
-
-
-def _kill_when(pid: int, pids: list[int], progress: Any, calls: int, timeout: float) -> tuple[int, list[int]]:
-    """SIGKILL ``pid`` and its descendants ``pids`` once it returned ``calls`` calls (or timed out)."""
-    deadline = time.monotonic() + timeout
-    while progress.value + 1 < calls and time.monotonic() < deadline:
-        time.sleep(0.0002)
-    for victim in [pid, *pids]:
-        try:
-            os.kill(victim, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return int(progress.value) + 1, pids
+    return values, detail, gap
 
 
 def _collect(
@@ -193,12 +189,13 @@ def _survivor_child(
         sender.close()
 
 
-def _victim_child(factory: Factory, path: str, cap: int, options: dict[str, Any], barrier: Any, progress: Any) -> None:
-    """Own logger on the shared path; logs until killed, storing the last returned seq in ``progress``."""
+def _victim_child(factory: Factory, path: str, calls: int, options: dict[str, Any], barrier: Any, progress: Any) -> None:
+    """Own logger on the shared path, in a process group of its own; after ``calls`` calls SIGKILLs that group."""
+    os.setsid()
     logger = factory(path=path, **options)
     barrier.wait(60)
     barrier.wait(60)
-    for seq in range(cap):
+    for seq in range(calls):
         logger.info("rotation record", writer=VICTIM, seq=seq, payload=PAYLOAD)
         progress.value = seq
-    time.sleep(600)  # never end on its own: only the kill ends it
+    os.killpg(0, signal.SIGKILL)

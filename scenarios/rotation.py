@@ -13,7 +13,7 @@
     ``processes`` processes on one path, one of them SIGKILLed (with its writer
     process, if any) at a random moment, mid-rotation included; survivors must
     lose and duplicate nothing, and the next logger opened on the path must
-    repair what the kill left: see :mod:`scenarios._rotation_kill` (``kill_trials``
+    repair what the kill left: see :mod:`scenarios._rotation_kill` (``trials``
     trials, each judged; the values are summed over them).
 
 After every logger closed (and the files stopped growing), the rotated set is
@@ -68,7 +68,7 @@ def run_rotation(
     backup_count: int | None = None,
     parse_line: LineParser | None = None,
     timeout: float = 300.0,
-    kill_trials: int | None = None,
+    trials: int | None = None,
     seed: int = 0,
     cases: tuple[str, ...] = CASES,
 ) -> list[ResultRecord]:
@@ -76,8 +76,8 @@ def run_rotation(
 
     Defaults: quick 4 threads / 3 processes x 500 records, ``max_bytes`` 4096;
     full 8 threads / 4 processes x 5000 records, ``max_bytes`` 16384. The kill case:
-    always 4 processes, ``records`` (default 200 quick, 2000 full), ``max_bytes`` (default 4096);
-    ``kill_trials`` 1 quick, 10 full.
+    always 4 processes, ``records`` (default 200 quick, 2000 full), ``max_bytes`` (default 1024: a rotation every few records);
+    ``trials`` (the harness's ``--trials``) 1 quick, 10 full.
     ``parse_line``: how to read one line (default: the backend class's ``line_parser``
     hook, else logbench JSON Lines); the files read are the ones its ``log_files`` hook lists.
     """
@@ -119,9 +119,9 @@ def run_rotation(
         )
         results += _records(name, case, found, note)
     if _rotation_kill.CASE in cases:
-        trials = kill_trials or (1 if quick else 10)
+        trials = trials or (1 if quick else 10)
         kill_records = records or (200 if quick else 2000)
-        results += _kill_case(factory, info, name, workdir, kill_records, max_bytes or 4096, line_bytes, trials, seed,
+        results += _kill_case(factory, info, name, workdir, kill_records, max_bytes or 1024, line_bytes, trials, seed,
                               timeout, parse_line)
     return results
 
@@ -136,18 +136,21 @@ def _kill_case(
     rng = random.Random(seed)
     totals = dict.fromkeys(METRICS, 0)
     details: list[str] = []
+    cut_rotations = 0
     try:
         for trial in range(trials):
             with tempfile.TemporaryDirectory(prefix="logbench-rotation-kill-", dir=workdir) as tmp:
-                values, detail = _rotation_kill.run_kill_trial(
+                values, detail, cut = _rotation_kill.run_kill_trial(
                     factory, os.path.join(tmp, LOG_NAME), writers, n, options, rng, timeout, parse_line, info.files_for)
+            cut_rotations += cut
             for metric in METRICS:
                 totals[metric] += values[metric]
             if any(values.values()) or trial == 0:
                 details.append(f"trial {trial}: {detail}")
     except ChildFailed as exc:
         return [ResultRecord(SCENARIO, name, case, metric, None, "count", status="failed", detail=str(exc)[-2000:]) for metric in METRICS]
-    note = f"{trials} trial(s), max_bytes {limit}, backup_count {options['backup_count']}; " + " | ".join(details[:3])
+    note = (f"{trials} trial(s), max_bytes {limit}, backup_count {options['backup_count']}; a backup gap (a rotation cut "
+            f"by the kill that no survivor completed) in {cut_rotations}; " + " | ".join(details[:3]))
     return [
         ResultRecord(SCENARIO, name, case, metric, totals[metric], "count", verdict="defect" if totals[metric] else "ok", detail=note)
         for metric in METRICS
