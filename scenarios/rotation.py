@@ -137,6 +137,7 @@ def _kill_case(
     totals = dict.fromkeys(METRICS, 0)
     details: list[str] = []
     cut_rotations = 0
+    started = time.perf_counter()
     try:
         for trial in range(trials):
             with tempfile.TemporaryDirectory(prefix="logbench-rotation-kill-", dir=workdir) as tmp:
@@ -149,7 +150,7 @@ def _kill_case(
                 details.append(f"trial {trial}: {detail}")
     except ChildFailed as exc:
         return [ResultRecord(SCENARIO, name, case, metric, None, "count", status="failed", detail=str(exc)[-2000:]) for metric in METRICS]
-    note = (f"{trials} trial(s), max_bytes {limit}, backup_count {options['backup_count']}; a backup gap (a rotation cut "
+    note = (f"{trials} trial(s) in {time.perf_counter() - started:.1f} s, max_bytes {limit}, backup_count {options['backup_count']}; a backup gap (a rotation cut "
             f"by the kill that no survivor completed) in {cut_rotations}; " + " | ".join(details[:3]))
     return [
         ResultRecord(SCENARIO, name, case, metric, totals[metric], "count", verdict="defect" if totals[metric] else "ok", detail=note)
