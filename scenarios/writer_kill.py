@@ -10,8 +10,8 @@ anywhere in its batch: reading, encoding, writing, rotating — ``max_bytes`` is
 small), SIGKILLs the writer process, logs another burst, then calls ``flush()``
 (where the backend notices the death; a True flush promises what it covered). A
 round ends after ``kills_per_round`` kills, or when no live writer appears within
-a second of a flush (the backend stopped replacing it), then the logger is closed
-and its files are read back. Rounds repeat until ``kills`` kills were made.
+half a second of a flush (the backend stopped replacing it), then the logger is closed
+and its files are read back. Rounds repeat until ``kills`` kills were made (6 quick, 100 full).
 
 Metrics (summed over rounds): ``kills``; ``lost`` (logged, not in the files);
 ``dropped`` (what the backend counted as dropped); ``duplicated``; ``torn`` (lines
@@ -65,11 +65,13 @@ def run_writer_kill(
     timeout: float = 600.0,
     parse_line: LineParser | None = None,
 ) -> list[ResultRecord]:
-    """Run the case; see the module docstring. ``kills``: 10 quick, 100 full."""
+    """Run the case; see the module docstring. ``kills``: 6 quick, 100 full."""
     info = probe(factory)
     name = backend or info.name
-    target = kills or (10 if quick else 100)
+    target = kills or (6 if quick else 100)
     options = {"max_bytes": max_bytes, "backup_count": 10_000} if info.rotates else {}
+    if not _runs_writer_process(factory, workdir):
+        return _not_supported(name)
     with tempfile.TemporaryDirectory(prefix="logbench-writer-kill-", dir=workdir) as tmp:
         try:
             rounds: list[dict[str, Any]] | None = run_child(
@@ -79,10 +81,27 @@ def run_writer_kill(
             return [ResultRecord(SCENARIO, name, CASE, metric, None, unit, status="failed", detail=str(exc)[-2000:])
                     for metric, unit in METRICS]
     if rounds is None:
-        reason = f"{name} runs no writer process (no child process once a logger exists)"
-        return [ResultRecord(SCENARIO, name, CASE, metric, None, unit, status="not supported", detail=reason)
-                for metric, unit in METRICS]
+        return _not_supported(name)
     return _records(name, info.crash_durability, rounds)
+
+
+def _not_supported(name: str) -> list[ResultRecord]:
+    reason = f"{name} runs no writer process (no child process once a logger exists)"
+    return [ResultRecord(SCENARIO, name, CASE, metric, None, unit, status="not supported", detail=reason)
+            for metric, unit in METRICS]
+
+
+def _runs_writer_process(factory: Factory, workdir: str | None) -> bool:
+    """True if a logger of ``factory``, once it logged and flushed, has a child process here (cheap: no spawn)."""
+    before = set(_live_children())
+    with tempfile.TemporaryDirectory(prefix="logbench-writer-probe-", dir=workdir) as tmp:
+        logger = factory(path=os.path.join(tmp, LOG_NAME))
+        try:
+            logger.info("writer probe", writer=0, seq=0)
+            logger.flush(timeout=2.0)
+            return bool(_wait_for_writer(before, 0.2))
+        finally:
+            logger.close()
 
 
 def _records(name: str, durability: str, rounds: list[dict[str, Any]]) -> list[ResultRecord]:
@@ -193,11 +212,11 @@ def _one_round(
         made += 1
         log_burst()
         flush()
-        if not _wait_for_writer(before, 0.5):  # a backend may start the replacement at the next send
+        if not _wait_for_writer(before, 0.2):  # a backend may start the replacement at the next send
             seq += 1
             logger.info("writer kill record", writer=0, seq=seq, payload=PAYLOAD)
             flush()
-        if not _wait_for_writer(before, 1.0):  # not replaced: what it drops now is no kill window
+        if not _wait_for_writer(before, 0.5):  # not replaced: what it drops now is no kill window
             gone = _dropped(logger) - dropped_before
             break
         windows.append(_dropped(logger) - dropped_before)
