@@ -52,7 +52,7 @@ def run_kill_trial(
     parse_line: LineParser | None,
     files_for: Callable[[str], list[str] | None],
 ) -> tuple[dict[str, int], str, bool]:
-    """One trial in ``os.path.dirname(path)``: (metric -> value, detail, whether the kill cut a rotation).
+    """One trial in ``os.path.dirname(path)``: (metric -> value, detail, whether a backup gap was left).
 
     Raises:
         ChildFailed: a survivor failed, died or hung.
