@@ -22,7 +22,15 @@ Stats keys (all ints): ``emitted`` (calls that passed the level filter),
 be: overflow, after close, I/O failure), ``errors`` (failure events: I/O
 errors, unrepresentable values; an errored record may still be written),
 ``rotations``, ``max_queue_depth``. Once a logger is closed,
-``emitted == written + dropped``.
+``emitted == written + dropped``. Every backend also reports
+``queue_depth`` (records accepted and not yet written, now),
+``oldest_queued_age_ns`` (how long the oldest of them has waited; both 0
+without a queue) and ``sampled_out`` (calls that passed the level but were
+left out by ``sample=``, not in ``emitted``; ``loggers._sampling``).
+
+Run time: ``set_level(level)`` from any thread; ``on_pressure`` signals of
+queued backends come from ``loggers._pressure``, and a callback that raises
+counts in ``errors``.
 
 For verifiers: how to read back what this backend wrote. Two class-level
 hooks, read from the class (``type(logger)``), never from an instance:
@@ -73,6 +81,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._encoder import JsonLinesEncoder
+    from ._pressure import PressureMonitor
+    from ._sampling import Sampling
     from ._sink import FileSink
 
 _time_ns = time.time_ns
@@ -88,6 +98,8 @@ class RecordView(Protocol):
 
     def __call__(self, document: dict[str, Any], /) -> dict[str, Any]: ...
 STAT_KEYS = ("emitted", "written", "dropped", "errors", "rotations", "max_queue_depth")
+#: Every backend's stats() has these too (0 without a queue / without ``sample``).
+QUEUE_STAT_KEYS = ("queue_depth", "oldest_queued_age_ns")
 
 
 class CallCounter:
@@ -180,6 +192,13 @@ class Logger(abc.ABC):
         self.options = options
         self._min_level = options.level
         self._closed = False
+        self._sampling: Sampling | None = None
+        self._pressure: PressureMonitor | None = None
+        if options.sample:
+            from ._sampling import Sampling
+
+            self._sampling = Sampling(options.sample)
+            self._sampling.install(self)
 
     # -- the caller's side: filter first, then one hand-off call ------------------
 
@@ -217,6 +236,22 @@ class Logger(abc.ABC):
     def is_enabled_for(self, level: int) -> bool:
         return level >= self._min_level
 
+    def set_level(self, level: int | str) -> None:
+        """Filter at ``level`` from the next call on, in every thread (one attribute store, no lock).
+
+        A filtered call costs what it did: the methods read ``_min_level`` as before.
+
+        Raises:
+            ValueError: an unknown level name or a negative number.
+            TypeError: neither a name nor an int.
+        """
+        self._min_level = parse_level(level)
+
+    @property
+    def level(self) -> int:
+        """The current minimum level (see :meth:`set_level`)."""
+        return self._min_level
+
     # -- lifecycle -----------------------------------------------------------------
 
     #: Take one record that passed the filter (see the module docstring). A backend defines it as a
@@ -238,6 +273,18 @@ class Logger(abc.ABC):
     def _count_bad_call(self) -> None:
         """Count a call that could not be turned into a record (e.g. a bad level)."""
 
+    def _start_pressure(self) -> None:
+        """A queued backend calls this once its queue runs: start ``on_pressure``'s monitor, if asked for."""
+        if self.options.on_pressure is not None:
+            from ._pressure import PressureMonitor
+
+            self._pressure = PressureMonitor(self, self.options.on_pressure, self.options.queue_size)
+
+    def _pressure_probe(self) -> tuple[int, int, int]:
+        """(queue depth now, max_queue_depth, dropped) for the pressure monitor; off every hot path."""
+        values = self._counter_values()
+        return values.get("queue_depth", 0), values.get("max_queue_depth", 0), values.get("dropped", 0)
+
     @property
     def closed(self) -> bool:
         return self._closed
@@ -247,6 +294,11 @@ class Logger(abc.ABC):
         values = self._counter_values()
         for key in STAT_KEYS:
             values.setdefault(key, 0)
+        for key in QUEUE_STAT_KEYS:
+            values.setdefault(key, 0)
+        values["sampled_out"] = self._sampling.sampled_out() if self._sampling is not None else 0
+        if self._pressure is not None:
+            values["errors"] += self._pressure.errors
         return values
 
     def __enter__(self) -> Logger:
@@ -262,7 +314,7 @@ class Logger(abc.ABC):
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} {self.options.path!r} {state}>"
+        return f"<{type(self).__name__} {self.options.target!r} {state}>"
 
     # -- stdlib bridge -----------------------------------------------------------------
 
@@ -271,8 +323,9 @@ class Logger(abc.ABC):
 
         The record's message (``getMessage()``), level number and creation time
         are kept; ``logger`` (the stdlib logger name), any ``extra=`` attributes
-        and, with ``exc_info``, an ``exc`` traceback text become fields.
-        Closing the handler does not close this logger.
+        and, with ``exc_info``, an ``exc`` traceback text (with ``stack_info``,
+        a ``stack`` text) become fields. Closing the handler does not close
+        this logger (``loggers.Handler`` owns and closes its own).
         """
         from ._bridge import BridgeHandler
 

@@ -6,9 +6,14 @@ refuses the others by name, so a typo never silently becomes a default.
 
 Options (all keyword-only):
 
-``path`` (str | os.PathLike, required by every writing backend)
+``path`` (str | os.PathLike, required by every writing backend unless ``stream`` is given)
     The log file. Missing parent directories are created; the file is opened at
     ``create()`` time, so an unwritable location fails there, not at log time.
+``stream`` (``"stdout"`` | ``"stderr"``, instead of ``path``; default None)
+    Write to the process's file descriptor 1 or 2 (``sys.stdout``/``sys.stderr``
+    objects are taken too). No rotation: ``max_bytes`` with a stream is a
+    ``ValueError``. A reader that goes away (EPIPE) never raises into the
+    application: the rest is counted as dropped (``loggers._stream``).
 ``level`` (str | int, default ``"INFO"``)
     Records below it are discarded before any work is done.
 ``max_bytes`` (int > 0 | None, default None)
@@ -28,12 +33,21 @@ Options (all keyword-only):
     Longest time a record waits in the queue before the writer wakes for it.
 ``fsync`` (bool, default False, backends that support it)
     Call ``fsync`` after each batch: survives power loss, costs a disk round trip.
+``sample`` (mapping of level -> fraction in (0, 1], default None)
+    Keep that fraction of the records of each named level, deterministically:
+    every n-th call with ``n = round(1 / fraction)``, the first one kept.
+    WARNING and above are never sampled (their entries are ignored). Sampled-out
+    calls count in ``stats()["sampled_out"]`` (``loggers._sampling``).
+``on_pressure`` (callable(dict) -> None, queued backends, default None)
+    Told when the queue first passes 80% of ``queue_size``, at the first drop
+    after a quiet second and when it drains below 50% (``loggers._pressure``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # -- levels: the five standard names and their stdlib-compatible numbers --------------------
@@ -94,7 +108,11 @@ OVERFLOW_POLICIES = ("block", "drop_new", "drop_old")
 
 # Options every writing backend takes; the rest are opt-in per backend.
 COMMON_OPTIONS = frozenset({"path", "level", "max_bytes", "backup_count"})
-QUEUE_OPTIONS = frozenset({"queue_size", "overflow", "batch_size", "flush_interval"})
+# Every reference writing backend takes these too (peers in harness/ take COMMON_OPTIONS only).
+PRODUCTION_OPTIONS = frozenset({"stream", "sample"})
+QUEUE_OPTIONS = frozenset({"queue_size", "overflow", "batch_size", "flush_interval", "on_pressure"})
+STREAMS = ("stdout", "stderr")
+_STREAM_FDS = {1: "stdout", 2: "stderr"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +128,15 @@ class Options:
     batch_size: int = 512
     flush_interval: float = 0.05
     fsync: bool = False
+    stream: str | None = None
+    #: ``(level, every_n)`` pairs, levels below WARNING only (see ``sample`` above); built by ``build_options``.
+    sample: tuple[tuple[int, int], ...] = ()
+    on_pressure: Callable[[dict[str, Any]], object] | None = None
+
+    @property
+    def target(self) -> str:
+        """What the records go to, for names and messages: the path, or ``<stdout>``/``<stderr>``."""
+        return f"<{self.stream}>" if self.stream is not None else str(self.path)
 
     def __post_init__(self) -> None:
         _check_int("backup_count", self.backup_count, minimum=0)
@@ -127,6 +154,15 @@ class Options:
             raise ValueError(f"flush_interval: must be a positive finite number of seconds, got {self.flush_interval!r}")
         if not isinstance(self.fsync, bool):
             raise TypeError(f"fsync: expected a bool, got {type(self.fsync).__name__}")
+        if self.stream is not None:
+            if self.stream not in STREAMS:
+                raise ValueError(f"stream: expected one of {', '.join(STREAMS)}, got {self.stream!r}")
+            if self.path is not None:
+                raise ValueError("stream: give either path=... or stream=..., not both")
+            if self.max_bytes is not None:
+                raise ValueError("max_bytes: a stream cannot be rotated; max_bytes needs path=...")
+        if self.on_pressure is not None and not callable(self.on_pressure):
+            raise TypeError(f"on_pressure: expected a callable, got {type(self.on_pressure).__name__}")
 
 
 def build_options(
@@ -147,9 +183,56 @@ def build_options(
     values = dict(raw)
     if "level" in values:
         values["level"] = parse_level(values["level"])
-    if requires_path or values.get("path") is not None:
+    if values.get("stream") is not None:
+        values["stream"] = _check_stream(values["stream"])
+        if values.get("path") is not None:
+            raise ValueError("stream: give either path=... or stream=..., not both")
+    elif requires_path or values.get("path") is not None:
         values["path"] = _check_path(values.get("path"))
+    if values.get("sample") is not None:
+        values["sample"] = parse_sample(values["sample"])
+    else:
+        values.pop("sample", None)
     return Options(**values)
+
+
+def parse_sample(sample: object) -> tuple[tuple[int, int], ...]:
+    """``{"DEBUG": 0.01, "INFO": 0.1}`` -> ``((10, 100), (20, 10))``: (level, keep every n-th), sorted.
+
+    Levels of WARNING and above are left out (never sampled); a fraction of 1 keeps everything.
+
+    Raises:
+        TypeError: not a mapping, or a fraction that is not a number.
+        ValueError: a bad level name, or a fraction outside (0, 1].
+    """
+    if not isinstance(sample, Mapping):
+        raise TypeError(f"sample: expected a mapping of level -> fraction, got {type(sample).__name__}")
+    every: dict[int, int] = {}
+    for key, fraction in sample.items():
+        level = parse_level(key, "sample")
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise TypeError(f"sample: fraction for {key!r} must be a number, got {type(fraction).__name__}")
+        if not 0 < fraction <= 1:
+            raise ValueError(f"sample: fraction for {key!r} must be in (0, 1], got {fraction!r}")
+        n = max(1, round(1 / fraction))
+        if level < WARNING and n > 1:
+            every[level] = n
+    return tuple(sorted(every.items()))
+
+
+def _check_stream(stream: object) -> str:
+    """``"stdout"``/``"stderr"`` (any case), or a file object on descriptor 1 or 2, as the stream's name."""
+    if isinstance(stream, str):
+        if stream.lower() in STREAMS:
+            return stream.lower()
+        raise ValueError(f"stream: expected one of {', '.join(STREAMS)}, got {stream!r}")
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except Exception:
+        raise TypeError(f"stream: expected 'stdout' or 'stderr', got {type(stream).__name__}") from None
+    if fd not in _STREAM_FDS:
+        raise ValueError(f"stream: only descriptors 1 (stdout) and 2 (stderr) are supported, got {fd}")
+    return _STREAM_FDS[fd]
 
 
 def _check_int(option: str, value: object, *, minimum: int) -> None:
@@ -162,7 +245,7 @@ def _check_int(option: str, value: object, *, minimum: int) -> None:
 def _check_path(path: object) -> str:
     """Return ``path`` as a str after making sure its directory exists and is writable."""
     if path is None:
-        raise TypeError("path: this backend writes a file and needs path=...")
+        raise TypeError("path: this backend writes a file and needs path=... (or stream='stdout')")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected str or os.PathLike, got {type(path).__name__}")
     text = os.fsdecode(os.fspath(path))

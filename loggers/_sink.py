@@ -99,9 +99,19 @@ class FileSink:
                 raise
         _lifecycle.track_fork(self)
 
+    #: The file can be read back (``mmap.drain`` checks what a crashed batch wrote); a stream cannot.
+    rereadable = True
+
     @classmethod
     def from_options(cls, options: Options) -> FileSink:
-        """The sink of ``options`` (path, rotation, fsync). Raises ``OSError`` if it cannot be opened."""
+        """The sink of ``options`` (path, rotation, fsync; a ``StreamSink`` for ``stream=``).
+
+        Raises ``OSError`` if the file cannot be opened.
+        """
+        if options.stream is not None:
+            from ._stream import StreamSink
+
+            return StreamSink(options.stream, fsync=options.fsync)
         assert options.path is not None
         return cls(options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync)
 

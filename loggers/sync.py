@@ -20,13 +20,13 @@ from collections.abc import Mapping
 
 from ._base import Counters, Logger, combined_stats
 from ._encoder import JsonLinesEncoder
-from ._options import COMMON_OPTIONS, Options
+from ._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, Options
 from ._sink import FileSink
 
 
 class SyncBackend(Logger):
     name = "sync"
-    accepts = COMMON_OPTIONS | {"fsync"}
+    accepts = COMMON_OPTIONS | PRODUCTION_OPTIONS | {"fsync"}
     crash_durability = "returned"
 
     def __init__(self, options: Options) -> None:

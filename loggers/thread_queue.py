@@ -26,13 +26,13 @@ import threading
 
 from . import _lifecycle
 from ._base import Logger
-from ._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from ._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, QUEUE_OPTIONS, Options
 from ._writer.thread import WriterThread
 
 
 class ThreadQueueBackend(Logger):
     name = "thread-queue"
-    accepts = COMMON_OPTIONS | QUEUE_OPTIONS | {"fsync"}
+    accepts = COMMON_OPTIONS | PRODUCTION_OPTIONS | QUEUE_OPTIONS | {"fsync"}
     crash_durability = "flushed"
 
     def __init__(self, options: Options) -> None:
@@ -42,6 +42,7 @@ class ThreadQueueBackend(Logger):
         self._queue = self._writer.queue
         self._handoff = self._queue.put  # one call less per record
         _lifecycle.track(self)
+        self._start_pressure()
 
     def _make_writer(self, options: Options) -> WriterThread:
         """The writer thread (started); a subclass chooses its queue class and pacing here."""

@@ -246,6 +246,14 @@ class HandoffQueue:
     def depth(self) -> int:
         return len(self._items)
 
+    def oldest_age_ns(self) -> int:
+        """Nanoseconds since the oldest queued record was logged (0 when empty); no lock."""
+        try:
+            ts_ns = self._items[0][0]
+        except IndexError:
+            return 0
+        return max(0, time.time_ns() - ts_ns)
+
     @property
     def counters(self) -> Counters:
         """emitted, dropped, errors, max_queue_depth as a snapshot (see the module docstring)."""

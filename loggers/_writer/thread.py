@@ -152,7 +152,7 @@ class WriterThread(ConsumerThread):
         self._max_hold = max_hold_s
         queue = queue_class(options.queue_size, options.overflow, options.batch_size)
         super().__init__(
-            queue, self.write, interval=options.flush_interval, name=f"logbench-writer:{options.path}",
+            queue, self.write, interval=options.flush_interval, name=f"logbench-writer:{options.target}",
             after_batch=after_batch,
         )
 
@@ -186,4 +186,5 @@ class WriterThread(ConsumerThread):
     def stats(self) -> dict[str, int]:
         values = combined_stats(self.queue.counters, self.encoder, self.sink)
         values["queue_depth"] = self.queue.depth()
+        values["oldest_queued_age_ns"] = self.queue.oldest_age_ns()
         return values

@@ -30,7 +30,10 @@ exits. Writer death while the application runs: noticed on the next
 ``flush``/full ring/``close``; the application drains the journal itself,
 reports once on stderr and starts a new writer. Both killed: the next logger
 opened on the same path writes the left-over records first, exactly once
-(``recovered`` in its stats). Fork: the child lets go of the parent's journal
+(``recovered`` in its stats). With ``stream=`` the journal lives in a private
+``$TMPDIR/logbench-<uid>/`` under a per-process name and is never recovered by
+another process (another program's stdout is not ours): the writer, holding
+the same descriptor, still drains it when the application dies. Fork: the child lets go of the parent's journal
 and writer; its first call starts its own (its stats start from zero).
 """
 
@@ -47,7 +50,7 @@ from collections.abc import Mapping
 from .. import _lifecycle
 from .._base import Counters, ErrorReporter, Logger
 from .._encoder import JsonLinesEncoder
-from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from .._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, QUEUE_OPTIONS, Options
 from .._sink import FileSink
 from . import journal as jr
 from .drain import Drainer
@@ -64,27 +67,26 @@ __all__ = ["MmapBackend", "ring_bytes_for"]
 
 class MmapBackend(Logger):
     name = "mmap"
-    accepts = COMMON_OPTIONS | QUEUE_OPTIONS | {"fsync"}
+    accepts = COMMON_OPTIONS | PRODUCTION_OPTIONS | QUEUE_OPTIONS | {"fsync"}
     crash_durability = "returned"
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        assert options.path is not None
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)  # overflow="block" waits on it
         self._counters = Counters()
         self._encoder = JsonLinesEncoder()  # only for records marshal refuses; used under _lock
-        self._reporter = ErrorReporter(options.path)
+        self._reporter = ErrorReporter(options.target)
         self._off = False  # closed, or the child of a fork: calls are dropped
         self._final: list[int] | None = None
         self._restart_in_child = False
         self._start()
         _lifecycle.track(self)
+        self._start_pressure()
 
     def _start(self) -> None:
         """Own a journal (recovering orphans), start the writer. Raises OSError."""
         opts = self.options
-        assert opts.path is not None
         # Our own sink, opened now so an unusable path fails here: the application writes through
         # it itself for an oversize record, a stalled writer under "block", or a dead writer.
         self._sink = FileSink.from_options(opts)
@@ -256,7 +258,19 @@ class MmapBackend(Logger):
             values["errors"] += errors + own[2] + self._encoder.errors + self._drainer.encoder.errors
             values["rotations"] = rotations + own[3]
             values["recovered"] = self._recovered
+            values["queue_depth"], values["oldest_queued_age_ns"] = self._queued_now()
             return values
+
+    def _queued_now(self) -> tuple[int, int]:
+        """Under ``_lock``: (records committed and not yet written, ns since the oldest of them was logged)."""
+        q = self._q
+        if q is None or self._off:
+            return 0, 0
+        depth = self._ring.seq - q[jr.TAIL_SEQ]
+        if depth <= 0:
+            return 0, 0
+        ts_ns = jr.oldest_ts_ns(self._journal, q[jr.TAIL], self._ring.head)
+        return depth, (max(0, time.time_ns() - ts_ns) if ts_ns else 0)
 
     def _own_sink_counts(self) -> tuple[int, int, int, int]:
         """Under ``_lock``: written, dropped, errors, rotations of our own sink (none yet in a fresh fork child)."""

@@ -151,6 +151,8 @@ def _count_written(sink: FileSink, where: tuple[int, int, int], lines: list[byte
     bytes searched are that file's from ``size`` on, then each newer rotated file
     and the current one. A file rotated out of existence counts as written.
     """
+    if not sink.rereadable:  # a stream: what reached it cannot be read back; never write twice
+        return len(lines)
     names = [sink.path] + [f"{sink.path}.{i}" for i in range(1, sink.backup_count + 1)]
     index = None
     for i, name in enumerate(names):

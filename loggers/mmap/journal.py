@@ -32,6 +32,7 @@ inherited by its writer; a journal nobody holds is an orphan to recover.
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import marshal
 import mmap
@@ -186,6 +187,21 @@ def _ident(fd: int) -> tuple[int, int]:
 def _read_slot(fd: int, slot: int) -> int:
     raw = os.pread(fd, 8, slot * 8)
     return int.from_bytes(raw, "little") if len(raw) == 8 else 0
+
+
+def oldest_ts_ns(journal: Journal, tail: int, head: int) -> int:
+    """``ts_ns`` of the first committed record in ``tail..head`` (0 if none or unreadable); for stats only."""
+    for kind, start, length, _ in journal.records(tail, head):
+        raw = journal.mm[start : start + length]
+        try:
+            if kind == JSON:  # b'{"ts":"2026-01-02T03:04:05.123456Z",...'
+                stamp = datetime.datetime.strptime(raw[7:34].decode(), "%Y-%m-%dT%H:%M:%S.%fZ")
+                return int(stamp.replace(tzinfo=datetime.timezone.utc).timestamp()) * 1_000_000_000 + stamp.microsecond * 1000
+            ts_ns = marshal.loads(raw)[0]
+            return ts_ns if type(ts_ns) is int else 0
+        except Exception:  # noqa: BLE001 - a record we cannot read: no age to report
+            return 0
+    return 0
 
 
 def decode(journal: Journal, kind: int, start: int, length: int, encoder: JsonLinesEncoder) -> bytes:

@@ -9,6 +9,8 @@ logger uses one of them.
 from __future__ import annotations
 
 import os
+import tempfile
+import time
 from typing import TYPE_CHECKING
 
 from .._sink import FileSink
@@ -28,7 +30,7 @@ def own_journal(options: Options) -> tuple[jr.Journal, int]:
     Returns the journal and how many left-over records recovery wrote. A journal
     another live logger (or its still-draining writer) holds is left alone.
     """
-    directory, prefix = jr.journal_names(options.path or "")
+    directory, prefix = jr.journal_names(options.path or "") if options.stream is None else _stream_journal_names(options.stream)
     ours, recovered = None, 0
     for entry in sorted(os.listdir(directory)):
         if entry.startswith(prefix):
@@ -47,6 +49,14 @@ def own_journal(options: Options) -> tuple[jr.Journal, int]:
     return ours, recovered + drain_in_process(ours, options)
 
 
+def _stream_journal_names(stream: str) -> tuple[str, str]:
+    """(directory, prefix) of a journal for a stream: private to this process (pid and a clock
+    reading), so no other logger ever recovers it: another process's stdout is not ours to write."""
+    directory = os.path.join(tempfile.gettempdir(), f"logbench-{os.getuid()}")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return directory, f".{stream}-{os.getpid()}-{time.time_ns()}{jr.SUFFIX}"
+
+
 def spawn_writer(journal: jr.Journal, options: Options) -> tuple[subprocess.Popen[bytes], int, int]:
     """Start the writer process (``loggers._writer.process``: same interpreter, ``loggers`` importable).
 
@@ -59,9 +69,9 @@ def spawn_writer(journal: jr.Journal, options: Options) -> tuple[subprocess.Pope
     for fd in (wake_w, ack_r, ack_w):
         os.set_blocking(fd, False)
     args = [
-        str(journal.fd), journal.name, str(wake_r), str(ack_w), os.path.abspath(options.path or ""),
+        str(journal.fd), journal.name, str(wake_r), str(ack_w), os.path.abspath(options.path) if options.path else "",
         str(options.max_bytes or 0), str(options.backup_count), "1" if options.fsync else "0",
-        str(options.batch_size), repr(options.flush_interval),
+        str(options.batch_size), repr(options.flush_interval), options.stream or "",  # fd 1 and 2 are inherited
     ]
     try:
         proc = _process.spawn_writer("loggers.mmap.writer", args, pass_fds=(journal.fd, wake_r, ack_w))

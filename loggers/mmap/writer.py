@@ -30,7 +30,7 @@ BUSY_POLL_SECONDS = 0.001
 
 def main(argv: list[str]) -> None:
     """Writer process entry: ``journal_fd journal_name wake_fd ack_fd path max_bytes
-    backup_count fsync batch_size flush_interval``."""
+    backup_count fsync batch_size flush_interval [stream]`` (``path`` empty with a stream)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -38,8 +38,10 @@ def main(argv: list[str]) -> None:
     max_bytes = int(argv[5]) or None
     backup_count, fsync, batch_size = int(argv[6]), argv[7] == "1", int(argv[8])
     flush_interval = float(argv[9])
+    stream = argv[10] if len(argv) > 10 and argv[10] else None  # fd 1 or 2, inherited from the application
     journal = jr.Journal(jfd, name)
-    sink = FileSink.from_options(Options(path=path, max_bytes=max_bytes, backup_count=backup_count, fsync=fsync))
+    options = Options(path=path or None, max_bytes=max_bytes, backup_count=backup_count, fsync=fsync, stream=stream)
+    sink = FileSink.from_options(options)
     drainer = Drainer(journal, sink, batch_size=batch_size, publishes=True, fsync=fsync)
     q, parent = journal.q, os.getppid()
     app_alive, acked = True, 0

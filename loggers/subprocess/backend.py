@@ -44,7 +44,7 @@ import time
 from .. import _lifecycle
 from .._base import Counters, Logger
 from .._encoder import JsonLinesEncoder
-from .._options import COMMON_OPTIONS, QUEUE_OPTIONS, Options
+from .._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, QUEUE_OPTIONS, Options
 from .._sink import FileSink
 from .._writer.handoff import HandoffQueue, Record
 from .._writer.thread import ConsumerThread
@@ -56,14 +56,13 @@ __all__ = ["MAX_WRITERS", "SubprocessBackend"]
 
 class SubprocessBackend(Logger):
     name = "subprocess"
-    accepts = COMMON_OPTIONS | QUEUE_OPTIONS | {"fsync"}
+    accepts = COMMON_OPTIONS | PRODUCTION_OPTIONS | QUEUE_OPTIONS | {"fsync"}
     crash_durability = "flushed"
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         FileSink.from_options(options).close()  # an unusable path fails here, not in the writer
-        assert options.path is not None
-        self._path = os.path.abspath(options.path)
+        self._path = os.path.abspath(options.path) if options.path is not None else options.target
         self._queue = HandoffQueue(options.queue_size, options.overflow, options.batch_size)
         self._handoff = self._queue.put  # one call less per record
         self._init_process_state()
@@ -73,6 +72,7 @@ class SubprocessBackend(Logger):
             self._queue, self._send, interval=options.flush_interval, name=f"logbench-sender:{self._path}"
         )
         _lifecycle.track(self)
+        self._start_pressure()
 
     def _init_process_state(self) -> None:
         """State owned by this process (fresh in a forked child)."""
@@ -150,6 +150,7 @@ class SubprocessBackend(Logger):
             "rotations": values["rotations"],
             "max_queue_depth": q.max_queue_depth,
             "queue_depth": self._queue.depth(),
+            "oldest_queued_age_ns": self._queue.oldest_age_ns(),
             "in_flight": values["in_flight"],
             "encoded_in_app": self._fallback,
             "writer_spawns": values["writer_spawns"],

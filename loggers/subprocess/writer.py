@@ -189,12 +189,12 @@ def _remove_socket(listener: socket.socket) -> None:
 def main(argv: list[str]) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
-    path, max_bytes, backup_count, fsync, conn_fd, listen_fd = argv
+    path, max_bytes, backup_count, fsync, conn_fd, listen_fd, *stream = argv
     connection = socket.socket(fileno=int(conn_fd))
     listener = socket.socket(fileno=int(listen_fd)) if int(listen_fd) >= 0 else None
     try:
-        options = Options(path=path, max_bytes=int(max_bytes) if max_bytes else None, backup_count=int(backup_count),
-                          fsync=fsync == "1")
+        options = Options(path=path or None, max_bytes=int(max_bytes) if max_bytes else None,
+                          backup_count=int(backup_count), fsync=fsync == "1", stream=stream[0] if stream else None)
         sink = FileSink.from_options(options)
     except OSError as exc:
         sys.stderr.write(f"logbench: subprocess writer: cannot open {path!r}: {exc.strerror or exc}\n")

@@ -70,9 +70,11 @@ class Writers:
             listener.bind(address)
             listener.listen(128)
             opts = self._options
-            args = [self._path, str(opts.max_bytes or ""), str(opts.backup_count), "1" if opts.fsync else "0"]
+            path = "" if opts.stream is not None else self._path
+            args = [path, str(opts.max_bytes or ""), str(opts.backup_count), "1" if opts.fsync else "0"]
             fds = (theirs.fileno(), listener.fileno())
-            process = spawn_writer("loggers.subprocess.writer", [*args, *map(str, fds)], pass_fds=fds)
+            stream = [opts.stream] if opts.stream is not None else []  # the writer inherits fd 1 and 2
+            process = spawn_writer("loggers.subprocess.writer", [*args, *map(str, fds), *stream], pass_fds=fds)
         except BaseException:
             mine.close()
             remove_socket_dir(address)
