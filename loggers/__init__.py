@@ -6,7 +6,11 @@
     log.close()
 
 ``BACKENDS`` names the reference backends; ``create`` validates options
-(see ``loggers._options`` for every option) and returns a :class:`Logger`.
+(see ``loggers._options`` for every option: ``stream="stdout"`` instead of
+``path``, ``sample``, ``on_pressure``) and returns a :class:`Logger`;
+``log.set_level(level)`` changes its level at run time. ``loggers.Handler``
+is a ``logging.Handler`` owning its logger, for ``logging.config.dictConfig``
+(``"class": "loggers.Handler"``; ``loggers._handler``).
 Loggers drain at interpreter exit and at a ``multiprocessing`` worker's exit
 (``loggers._lifecycle``); ``drain_on_signals(signal.SIGTERM)`` is the opt-in
 graceful stop for SIGTERM (``loggers._lifecycle.signals``; ``drain_on_loop_signals`` in
@@ -32,6 +36,7 @@ __all__ = [
     "DEBUG",
     "ERROR",
     "INFO",
+    "Handler",
     "OVERFLOW_POLICIES",
     "STAT_KEYS",
     "WARNING",
@@ -54,6 +59,15 @@ _REGISTRY: dict[str, tuple[str, str]] = {
 }
 
 BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def __getattr__(name: str) -> Any:
+    """``loggers.Handler`` (``loggers._handler``), imported on first use: ``import logging`` is not cheap."""
+    if name == "Handler":
+        from ._handler import Handler
+
+        return Handler
+    raise AttributeError(f"module 'loggers' has no attribute {name!r}")
 
 
 def backend_class(name: str) -> type[Logger]:

@@ -65,6 +65,8 @@ class BridgeHandler(logging.Handler):
                 fields[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             fields["exc"] = logging.Formatter().formatException(record.exc_info)
+        if record.stack_info:
+            fields["stack"] = record.stack_info
         ts_ns = int(record.created * 1_000_000_000)
         self._target._handoff_record(ts_ns, record.levelno, msg, fields)
 

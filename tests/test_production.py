@@ -1,4 +1,4 @@
-"""Drop-in for production, for every writing backend: streams, run-time level, sampling, pressure.
+"""Drop-in for production, for every writing backend: dictConfig, streams, run-time level, sampling, pressure.
 
 Parametrized over the registry (``backend`` fixture of conftest); nothing here names a backend.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import os
 import subprocess
 import sys
@@ -40,6 +41,66 @@ def _run_child(code: str, *, shell_tail: str = "", timeout: float = 60) -> subpr
     command = f'set -o pipefail; "$0" -c "$1" | {shell_tail}'
     return subprocess.run(["bash", "-c", command, sys.executable, script], capture_output=True, env=env,
                           timeout=timeout, check=False)
+
+
+# -- 1. dictConfig ---------------------------------------------------------------------------------------
+
+
+def test_dictconfig_handler_owns_its_logger(backend: str, log_path: Path) -> None:
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"app": {"class": "loggers.Handler", "backend": backend, "path": str(log_path), "level": "INFO"}},
+        "loggers": {f"prod.{backend}": {"handlers": ["app"], "level": "DEBUG", "propagate": False}},
+    })
+    std = logging.getLogger(f"prod.{backend}")
+    (handler,) = std.handlers
+    assert isinstance(handler, loggers.Handler) and handler.logger.level == logging.INFO
+    std.debug("filtered by the handler's level")
+    std.info("hello %s", "world", extra={"user": 7, "ok": True})
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        std.exception("failed", stack_info=True)
+    handler.setLevel("DEBUG")  # the owned logger follows
+    std.debug("now kept")
+    owned = handler.logger
+    logging.shutdown([lambda: handler])  # what logging does at exit, for this handler
+    assert owned.closed
+    first, second, third = read_records(log_path)
+    assert first["msg"] == "hello world" and first["user"] == 7 and first["ok"] is True
+    assert first["logger"] == f"prod.{backend}" and first["level"] == "INFO"
+    assert second["level"] == "ERROR" and "RuntimeError: boom" in str(second["exc"])
+    assert "test_dictconfig_handler_owns_its_logger" in str(second["stack"])
+    assert third["msg"] == "now kept" and third["level"] == "DEBUG"
+    stats = owned.stats()
+    assert stats["emitted"] == stats["written"] == 3
+
+
+def test_dictconfig_program_in_a_fresh_interpreter(backend: str, log_path: Path) -> None:
+    """A program configured only by dictConfig, ending without closing anything: logging.shutdown drains it."""
+    result = _run_child(f"""
+        import logging, logging.config
+        logging.config.dictConfig({{
+            "version": 1,
+            "handlers": {{"app": {{"class": "loggers.Handler", "backend": {backend!r}, "path": {str(log_path)!r},
+                                   "level": "INFO", "sample": {{"DEBUG": 0.5}}}}}},
+            "root": {{"handlers": ["app"], "level": "DEBUG"}},
+        }})
+        log = logging.getLogger("app")
+        for i in range(500):
+            log.info("request", extra={{"i": i}})
+    """)
+    assert result.returncode == 0, result.stderr.decode()
+    assert [r["i"] for r in read_records(log_path)] == list(range(500))
+
+
+def test_dictconfig_bad_option_fails_at_configuration(backend: str, log_path: Path) -> None:
+    config = {"version": 1, "handlers": {"h": {"class": "loggers.Handler", "backend": backend, "path": str(log_path),
+                                                "no_such_option": 1}}}
+    with pytest.raises(ValueError, match="Unable to configure handler 'h'") as failure:
+        logging.config.dictConfig(config)
+    assert isinstance(failure.value.__cause__, TypeError) and "no_such_option" in str(failure.value.__cause__)
 
 
 # -- 2. streams ----------------------------------------------------------------------------------------------
