@@ -9,6 +9,7 @@ warm-up of the same size, median of 5 runs, in a fresh interpreter per backend
 and tree (queued backends: default options, the queue never fills). Also: the
 same call filtered out by level (``debug`` at INFO) and, where the tree has
 ``sample=``, a sampled-out call (``debug`` with ``sample={"DEBUG": 0.01}``).
+Rows ``<call>_min`` take each process's fastest run instead of its median.
 
 ``--base`` is a directory holding another ``loggers`` package (e.g.
 ``git archive bb1b4aa loggers | tar -x -C /tmp/base-tree``); the working tree
@@ -69,6 +70,7 @@ def measure_in_child(tree: str, backend: str) -> dict[str, object]:
                     per_run.append(elapsed / CALLS)
             log.close()
             out[shape] = statistics.median(per_run)
+            out[f"{shape}_min"] = min(per_run)
     return out
 
 
@@ -79,13 +81,16 @@ def run_child(tree: str, backend: str) -> dict[str, object]:
 
 
 def format_table(results: dict[str, dict[str, dict[str, list[float | None]]]], sides: list[str]) -> list[str]:
+    """Per backend and call: the median of the processes' medians [range] per side, and their ratio;
+    then the same for the lowest run of each process (less sensitive to other load on the machine)."""
     lines = ["| backend | call | " + " | ".join(f"{side} ns/call" for side in sides) + " | after/before |",
              "|---|---|" + "---|" * len(sides) + "---|"]
     for backend, by_side in results.items():
-        for shape in SHAPES:
-            cells, medians = [], []
+        for shape in (*SHAPES, *(f"{shape}_min" for shape in SHAPES)):
+            cells: list[str] = []
+            medians: list[float | None] = []
             for side in sides:
-                values = [v for v in by_side[side][shape] if v is not None]
+                values = [v for v in by_side[side].get(shape, []) if v is not None]
                 if not values:
                     cells.append("n/a")
                     medians.append(None)
@@ -93,7 +98,8 @@ def format_table(results: dict[str, dict[str, dict[str, list[float | None]]]], s
                 median = statistics.median(values)
                 medians.append(median)
                 cells.append(f"{median:,.0f} [{min(values):,.0f}-{max(values):,.0f}]")
-            ratio = f"{medians[1] / medians[0]:.3f}" if len(medians) == 2 and None not in medians else "n/a"
+            before, after = (medians + [None, None])[:2] if len(medians) == 2 else (None, None)
+            ratio = f"{after / before:.3f}" if before and after else "n/a"
             lines.append(f"| {backend} | {shape} | " + " | ".join(cells) + f" | {ratio} |")
     return lines
 
@@ -112,13 +118,14 @@ def main(argv: list[str] | None = None) -> None:
     sides = {"before": args.base, "after": HERE} if args.base else {"after": HERE}
     results: dict[str, dict[str, dict[str, list[float | None]]]] = {}
     for backend in args.backends.split(","):
-        results[backend] = {side: {shape: [] for shape in SHAPES} for side in sides}
+        results[backend] = {side: {key: [] for shape in SHAPES for key in (shape, f"{shape}_min")} for side in sides}
         for round_ in range(args.rounds):
             order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
             for side in order:
                 measured = run_child(sides[side], backend)
                 for shape in SHAPES:
                     results[backend][side][shape].append(measured[shape])  # type: ignore[arg-type]
+                    results[backend][side][f"{shape}_min"].append(measured.get(f"{shape}_min"))  # type: ignore[arg-type]
         print(f"# {backend} done", file=sys.stderr, flush=True)
     print("\n".join(format_table(results, list(sides))))
 
