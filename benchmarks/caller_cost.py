@@ -17,6 +17,9 @@ this script lives in is the other side. The two sides alternate (A B, then
 B A, ...) for ``--rounds`` rounds, so drift hits both; each cell prints the
 median of the rounds' medians and the range of the rounds. Not a pyperf
 benchmark: it isolates the caller's thread CPU, which pyperf's wall time does not.
+
+``--digest`` compares instead the bytecode of the caller's path (``HOT_PATH``)
+as each tree compiles it: equal digests mean the two run the same code per call.
 """
 
 from __future__ import annotations
@@ -74,6 +77,30 @@ def measure_in_child(tree: str, backend: str) -> dict[str, object]:
     return out
 
 
+#: The caller's path of every backend: what a logging call runs up to the hand-off (module, qualified name).
+HOT_PATH = [
+    ("loggers._base", "Logger.debug"), ("loggers._base", "Logger.info"), ("loggers._base", "Logger.warning"),
+    ("loggers._base", "Logger.error"), ("loggers._base", "Logger.critical"), ("loggers._base", "Logger.log"),
+    ("loggers._base", "Logger._handoff_record"), ("loggers._writer.handoff", "HandoffQueue.put"),
+    ("loggers.mmap.backend", "MmapBackend._handoff"), ("loggers.mmap.ring", "Ring.put"),
+    ("loggers.sync", "SyncBackend._handoff"), ("loggers.sync", "SyncBackend._write_locked"),
+]
+
+
+def hot_path_digest_in_child(tree: str) -> str:
+    """A digest of the bytecode, constants and names of ``HOT_PATH`` as ``tree`` compiles them."""
+    import hashlib
+    import importlib
+
+    sys.path.insert(0, tree)
+    digest = hashlib.sha256()
+    for module, qualname in HOT_PATH:
+        owner, name = qualname.split(".")
+        code = getattr(getattr(importlib.import_module(module), owner), name).__code__
+        digest.update(code.co_code + repr((code.co_consts, code.co_names)).encode())
+    return digest.hexdigest()[:16]
+
+
 def run_child(tree: str, backend: str) -> dict[str, object]:
     command = [sys.executable, os.path.abspath(__file__), "--child", backend, "--tree", tree]
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
@@ -109,13 +136,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", help="directory holding the 'before' loggers package")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--digest", action="store_true", help="only compare the hot path's bytecode of both trees")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child == "digest":
+        print(hot_path_digest_in_child(args.tree))
+        return
     if args.child:
         print(json.dumps(measure_in_child(args.tree, args.child)))
         return
     sides = {"before": args.base, "after": HERE} if args.base else {"after": HERE}
+    if args.digest:
+        for side, tree in sides.items():
+            command = [sys.executable, os.path.abspath(__file__), "--child", "digest", "--tree", tree]
+            digest = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
+            print(f"{side}: hot path bytecode {digest.stdout.strip()} ({tree})")
+        return
     results: dict[str, dict[str, dict[str, list[float | None]]]] = {}
     for backend in args.backends.split(","):
         results[backend] = {side: {key: [] for shape in SHAPES for key in (shape, f"{shape}_min")} for side in sides}
