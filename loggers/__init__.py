@@ -10,7 +10,7 @@
 ``path``, ``sample``, ``on_pressure``) and returns a :class:`Logger`;
 ``log.set_level(level)`` changes its level at run time. ``loggers.Handler``
 is a ``logging.Handler`` owning its logger, for ``logging.config.dictConfig``
-(``"class": "loggers.Handler"``; ``loggers._handler``).
+(``"class": "loggers.Handler"``; ``loggers._bridge``).
 Loggers drain at interpreter exit and at a ``multiprocessing`` worker's exit
 (``loggers._lifecycle``); ``drain_on_signals(signal.SIGTERM)`` is the opt-in
 graceful stop for SIGTERM (``loggers._lifecycle.signals``; ``drain_on_loop_signals`` in
@@ -62,9 +62,9 @@ BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
 
 
 def __getattr__(name: str) -> Any:
-    """``loggers.Handler`` (``loggers._handler``), imported on first use: ``import logging`` is not cheap."""
+    """``loggers.Handler`` (``loggers._bridge``), imported on first use: ``import logging`` is not cheap."""
     if name == "Handler":
-        from ._handler import Handler
+        from ._bridge import Handler
 
         return Handler
     raise AttributeError(f"module 'loggers' has no attribute {name!r}")

@@ -26,10 +26,10 @@ errors, unrepresentable values; an errored record may still be written),
 ``queue_depth`` (records accepted and not yet written, now),
 ``oldest_queued_age_ns`` (how long the oldest of them has waited; both 0
 without a queue) and ``sampled_out`` (calls that passed the level but were
-left out by ``sample=``, not in ``emitted``; ``loggers._sampling``).
+left out by ``sample=``, not in ``emitted``; ``loggers._policies.sampling``).
 
 Run time: ``set_level(level)`` from any thread; ``on_pressure`` signals of
-queued backends come from ``loggers._pressure``, and a callback that raises
+queued backends come from ``loggers._policies.pressure``, and a callback that raises
 counts in ``errors``.
 
 For verifiers: how to read back what this backend wrote. Two class-level
@@ -80,9 +80,9 @@ if TYPE_CHECKING:
     import logging
     from types import TracebackType
 
-    from ._encoder import JsonLinesEncoder
-    from ._pressure import PressureMonitor
-    from ._sampling import Sampling
+    from ._sink.encoder import JsonLinesEncoder
+    from ._policies.pressure import PressureMonitor
+    from ._policies.sampling import Sampling
     from ._sink import FileSink
 
 _time_ns = time.time_ns
@@ -195,7 +195,7 @@ class Logger(abc.ABC):
         self._sampling: Sampling | None = None
         self._pressure: PressureMonitor | None = None
         if options.sample:
-            from ._sampling import Sampling
+            from ._policies.sampling import Sampling
 
             self._sampling = Sampling(options.sample)
             self._sampling.install(self)
@@ -276,7 +276,7 @@ class Logger(abc.ABC):
     def _start_pressure(self) -> None:
         """A queued backend calls this once its queue runs: start ``on_pressure``'s monitor, if asked for."""
         if self.options.on_pressure is not None:
-            from ._pressure import PressureMonitor
+            from ._policies.pressure import PressureMonitor
 
             self._pressure = PressureMonitor(self, self.options.on_pressure, self.options.queue_size)
 

@@ -13,7 +13,7 @@ Options (all keyword-only):
     Write to the process's file descriptor 1 or 2 (``sys.stdout``/``sys.stderr``
     objects are taken too). No rotation: ``max_bytes`` with a stream is a
     ``ValueError``. A reader that goes away (EPIPE) never raises into the
-    application: the rest is counted as dropped (``loggers._stream``).
+    application: the rest is counted as dropped (``loggers._sink.stream``).
 ``level`` (str | int, default ``"INFO"``)
     Records below it are discarded before any work is done.
 ``max_bytes`` (int > 0 | None, default None)
@@ -37,10 +37,10 @@ Options (all keyword-only):
     Keep that fraction of the records of each named level, deterministically:
     every n-th call with ``n = round(1 / fraction)``, the first one kept.
     WARNING and above are never sampled (their entries are ignored). Sampled-out
-    calls count in ``stats()["sampled_out"]`` (``loggers._sampling``).
+    calls count in ``stats()["sampled_out"]`` (``loggers._policies.sampling``).
 ``on_pressure`` (callable(dict) -> None, queued backends, default None)
     Told when the queue first passes 80% of ``queue_size``, at the first drop
-    after a quiet second and when it drains below 50% (``loggers._pressure``).
+    after a quiet second and when it drains below 50% (``loggers._policies.pressure``).
 """
 
 from __future__ import annotations

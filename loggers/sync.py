@@ -19,7 +19,7 @@ import threading
 from collections.abc import Mapping
 
 from ._base import Counters, Logger, combined_stats
-from ._encoder import JsonLinesEncoder
+from ._sink.encoder import JsonLinesEncoder
 from ._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, Options
 from ._sink import FileSink
 

@@ -8,7 +8,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loggers._encoder import RESERVED, JsonLinesEncoder, rename_reserved
+from loggers._sink.encoder import RESERVED, JsonLinesEncoder, rename_reserved
 
 ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=40)  # surrogates included
 JSON_VALUES = st.recursive(

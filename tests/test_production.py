@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, WRITING_BACKENDS, read_records
 
 import loggers
-from loggers import _pressure
+from loggers._policies import pressure as _pressure
 from scenarios._slow_sink import SlowFifoSink
 
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import loggers
-from loggers._encoder import JsonLinesEncoder
+from loggers._sink.encoder import JsonLinesEncoder
 from scenarios.verify import parse_json_line, rotated_files, verify_log_files
 
 BASE = "app.log"

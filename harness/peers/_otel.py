@@ -73,7 +73,7 @@ from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs import export as otel_export
 
 from loggers import _lifecycle
-from loggers._encoder import JsonLinesEncoder
+from loggers._sink.encoder import JsonLinesEncoder
 from loggers._base import ErrorReporter
 from loggers._options import Options
 from loggers._sink import FileSink

@@ -26,7 +26,7 @@ import picologging
 import picologging.handlers
 
 from loggers import _lifecycle
-from loggers._encoder import JsonLinesEncoder
+from loggers._sink.encoder import JsonLinesEncoder
 from loggers._options import Options
 
 from ._common import PeerLogger, describe

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 
 from .._base import combined_stats
-from .._encoder import JsonLinesEncoder
+from .._sink.encoder import JsonLinesEncoder
 from .._options import Options
 from .._lifecycle.signals import start_quiet
 from .._sink import FileSink

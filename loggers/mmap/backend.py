@@ -49,7 +49,7 @@ from collections.abc import Mapping
 
 from .. import _lifecycle
 from .._base import Counters, ErrorReporter, Logger
-from .._encoder import JsonLinesEncoder
+from .._sink.encoder import JsonLinesEncoder
 from .._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, QUEUE_OPTIONS, Options
 from .._sink import FileSink
 from . import journal as jr

@@ -25,7 +25,7 @@ import marshal
 import os
 import stat
 
-from .._encoder import JsonLinesEncoder
+from .._sink.encoder import JsonLinesEncoder
 from .._sink import FileSink
 from . import journal as jr
 

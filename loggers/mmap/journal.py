@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._encoder import JsonLinesEncoder
+    from .._sink.encoder import JsonLinesEncoder
 
 MAGIC = 0x314C4E524A4D4C42  # "BLMJRNL1"
 HEADER_BYTES = 4096

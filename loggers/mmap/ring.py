@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import threading
 
     from .._base import Counters
-    from .._encoder import JsonLinesEncoder
+    from .._sink.encoder import JsonLinesEncoder
     from .._sink import FileSink
     from .drain import Drainer
 

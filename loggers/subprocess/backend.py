@@ -43,7 +43,7 @@ import time
 
 from .. import _lifecycle
 from .._base import Counters, Logger
-from .._encoder import JsonLinesEncoder
+from .._sink.encoder import JsonLinesEncoder
 from .._options import COMMON_OPTIONS, PRODUCTION_OPTIONS, QUEUE_OPTIONS, Options
 from .._sink import FileSink
 from .._writer.handoff import HandoffQueue, Record

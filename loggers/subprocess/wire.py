@@ -38,7 +38,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from .._encoder import JsonLinesEncoder
+from .._sink.encoder import JsonLinesEncoder
 
 HEADER = struct.Struct("!II")
 ACK = struct.Struct("!6Q")

@@ -34,7 +34,7 @@ import struct
 import sys
 
 from .._base import ErrorReporter
-from .._encoder import JsonLinesEncoder
+from .._sink.encoder import JsonLinesEncoder
 from .._options import Options
 from .._sink import FileSink
 from .._writer.process import remove_socket_dir

@@ -55,11 +55,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import _lifecycle
-from ._base import ErrorReporter
+from .. import _lifecycle
+from .._base import ErrorReporter
 
 if TYPE_CHECKING:
-    from ._options import Options
+    from .._options import Options
 
 FILE_MODE = 0o640
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -109,7 +109,7 @@ class FileSink:
         Raises ``OSError`` if the file cannot be opened.
         """
         if options.stream is not None:
-            from ._stream import StreamSink
+            from .stream import StreamSink
 
             return StreamSink(options.stream, fsync=options.fsync)
         assert options.path is not None

@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._options import DEBUG, INFO, parse_level
+from .._options import DEBUG, INFO, parse_level
 
 if TYPE_CHECKING:
-    from ._base import Logger
+    from .._base import Logger
 
 _time_ns = time.time_ns
 _METHODS = {DEBUG: "debug", INFO: "info"}

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii
 
-from ._options import LEVEL_NAMES, level_name
+from .._options import LEVEL_NAMES, level_name
 
 try:
     from json.encoder import c_make_encoder  # type: ignore[attr-defined]

@@ -45,10 +45,10 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._base import ErrorReporter
+from .._base import ErrorReporter
 
 if TYPE_CHECKING:
-    from ._base import Logger
+    from .._base import Logger
 
 POLL_SECONDS = 0.01
 HIGH_FRACTION = 0.8

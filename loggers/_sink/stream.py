@@ -26,9 +26,9 @@ import os
 import threading
 from collections.abc import Sequence
 
-from . import _lifecycle
-from ._base import ErrorReporter
-from ._sink import FileSink, _whole_records
+from .. import _lifecycle
+from .._base import ErrorReporter
+from . import FileSink, _whole_records
 
 STREAM_FDS = {"stdout": 1, "stderr": 2}
 
