@@ -124,7 +124,7 @@ def test_trials_reach_the_scenario_and_stretch_the_cell_limit(monkeypatch: pytes
     from harness import run as run_module
 
     calls: list[tuple[float, dict[str, Any] | None]] = []
-    monkeypatch.setattr(run_module, "spawn_cell", lambda backend, scenario, *, quick, timeout, options=None:
+    monkeypatch.setattr(run_module, "spawn_cell", lambda backend, scenario, *, quick, timeout, options=None, artifacts_dir=None:
                         calls.append((timeout, options)) or [])
     run_module.run_matrix(["sync"], ["crash"], quick=True, scenario_options={"trials": 200})
     run_module.run_matrix(["sync"], ["crash"], quick=True)
