@@ -23,7 +23,10 @@ RecordView = Callable[[dict[str, Any]], dict[str, Any]]
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """What a case observed. ``ok`` is the verdict against the required outcomes."""
+    """What a case observed. ``ok`` is the verdict against the required outcomes.
+
+    ``metrics``: further figures of the case as ``(name, value)`` pairs (one result record each).
+    """
 
     ok: bool
     detail: str
@@ -31,6 +34,7 @@ class Outcome:
     dropped: int = 0
     errors: int = 0
     applicable: bool = True
+    metrics: tuple[tuple[str, float], ...] = ()
 
 
 def record_view(log: Any) -> RecordView:

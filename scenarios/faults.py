@@ -12,6 +12,7 @@ counted, nothing lost that the fault did not force, every line valid JSON),
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import tempfile
 import traceback
@@ -24,6 +25,7 @@ from . import _fault_cases as bad_input
 from . import _fault_env as env
 from ._fault_cases import Outcome
 from ._proc import ChildFailed, run_in_child
+from ._fault_storm import signal_storm
 from ._results import ResultRecord
 
 CASES: dict[str, Callable[..., Outcome]] = {
@@ -46,6 +48,13 @@ CASES: dict[str, Callable[..., Outcome]] = {
     "permission_denied": env.permission_denied,
     "writer_killed": env.writer_killed,
     "slow_disk": env.slow_disk,
+    # re-entrancy under pressure: storm interval, queue size, overflow policy (None: the backend's default)
+    "signal_storm_1ms": functools.partial(signal_storm, interval_s=0.001),
+    "signal_storm_100us": functools.partial(signal_storm, interval_s=0.0001),
+    **{
+        f"signal_storm_100us_q64_{policy}": functools.partial(signal_storm, interval_s=0.0001, queue_size=64, overflow=policy)
+        for policy in ("block", "drop_new", "drop_old")
+    },
 }
 CASE_TIMEOUT_SECONDS = 30.0
 QUICK_CASE_TIMEOUT_SECONDS = 10.0
@@ -84,9 +93,10 @@ def _records_for(backend: str, case: str, outcome: Outcome) -> list[ResultRecord
     if not outcome.applicable:
         return [ResultRecord("faults", backend, case, "outcome", None, "count", status="not supported", detail=outcome.detail)]
     verdict = "ok" if outcome.ok else "defect"
+    counts = (("written", outcome.written), ("dropped", outcome.dropped), ("errors", outcome.errors), *outcome.metrics)
     return [
         ResultRecord("faults", backend, case, metric, value, "count", verdict=verdict, detail=outcome.detail)
-        for metric, value in (("written", outcome.written), ("dropped", outcome.dropped), ("errors", outcome.errors))
+        for metric, value in counts
     ]
 
 

@@ -224,6 +224,25 @@ def test_concurrent_threads_lose_tear_and_duplicate_nothing(backend: str, log_pa
     assert stats["emitted"] == stats["written"] == threads_n * per_thread
 
 
+def test_a_repr_that_logs_is_written_after_its_record_without_deadlock(backend: str, log_path: Path) -> None:
+    """Re-entrancy: a value's ``__repr__`` (called while encoding, in the caller or the writer) logs."""
+    log = loggers.create(backend, path=log_path)
+
+    class Chatty:
+        def __repr__(self) -> str:
+            log.info("from repr", seq=1)
+            return "chatty"
+
+    log.info("outer", seq=0, value=Chatty())
+    assert log.flush(timeout=10)  # a queued backend encodes (and so logs "from repr") by then: not after close
+    log.close()
+    records = read_records(log_path)
+    assert [(r["msg"], r["seq"]) for r in records] == [("outer", 0), ("from repr", 1)]
+    assert records[0]["value"] == "chatty"
+    stats = log.stats()
+    assert stats["emitted"] == stats["written"] == 2
+
+
 def test_file_mode_respects_0o640_and_umask(backend: str, log_path: Path) -> None:
     old = os.umask(0o022)
     try:

@@ -12,6 +12,7 @@ import functools
 import pytest
 
 import loggers
+from scenarios import _fault_storm as storm
 from scenarios import faults
 
 from conftest import WRITING_BACKENDS
@@ -21,13 +22,18 @@ def _has_writer_process(backend: str) -> bool:
     return backend in ("subprocess", "mmap")
 
 
+def _needs_a_queue(case: str) -> bool:
+    """Cases that set queue options: not applicable to a backend without a queue."""
+    return case == "slow_disk" or (case.startswith("signal_storm") and "queue_size" in faults.CASES[case].keywords)  # type: ignore[attr-defined]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(faults.CASES))
 def test_fault_case(backend: str, case: str) -> None:
     outcome = faults._run_isolated(case, functools.partial(loggers.create, backend))
     if case == "writer_killed":
         assert outcome.applicable == _has_writer_process(backend), outcome.detail
-    elif case == "slow_disk":
+    elif _needs_a_queue(case):
         assert outcome.applicable == ("queue_size" in loggers.backend_class(backend).accepts), outcome.detail
     else:
         assert outcome.applicable, outcome.detail
@@ -42,6 +48,29 @@ def test_fault_case(backend: str, case: str) -> None:
         assert outcome.errors >= 3 and outcome.written == 7
     elif case == "log_after_close":
         assert (outcome.written, outcome.dropped) == (1, 100)
+    elif case.startswith("signal_storm"):
+        metrics = dict(outcome.metrics)
+        assert metrics["raised"] == 0 and metrics["handler_calls"] > 0
+        assert outcome.written == metrics["main_written"] + metrics["handler_written"]
+        if not case.endswith(("drop_new", "drop_old")):
+            assert metrics["main_written"] == storm.MAIN_RECORDS
+
+
+def test_signal_storm_cases_cover_interval_queue_size_and_policy() -> None:
+    storms = [faults.CASES[name] for name in faults.CASES if name.startswith("signal_storm")]
+    assert {case.keywords["interval_s"] for case in storms} >= {0.001, 0.0001}  # type: ignore[attr-defined]
+    assert {case.keywords.get("overflow") for case in storms} == {None, "block", "drop_new", "drop_old"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_signal_storm_runs_for_peers_with_the_outcome_as_data() -> None:
+    from harness import peers
+
+    records = faults.run_faults(peers.peer_factory("stdlib-file"), backend="stdlib-file", cases=["signal_storm_1ms"])
+    storm_records = {r.metric: r for r in records if r.case == "signal_storm_1ms"}
+    assert {"written", "dropped", "errors", "handler_calls", "main_written", "handler_written", "raised"} <= set(storm_records)
+    assert {r.verdict for r in storm_records.values()} <= {"ok", "defect"}
+    assert storm_records["handler_calls"].value and storm_records["handler_calls"].value > 0
 
 
 @pytest.mark.parametrize("name", WRITING_BACKENDS)

@@ -396,3 +396,25 @@ def test_unmarshallable_values_fall_back_to_the_encoded_line(tmp_path: Path) -> 
         log.info(Thing())
     first, second = read_records(path)
     assert first["thing"] == "<thing>" and first["n"] == 1 and second["msg"] == "<thing>"
+
+
+# -- re-entrancy (issue 16) --------------------------------------------------------------------
+
+
+def test_close_called_inside_a_hand_off_runs_after_it(tmp_path: Path) -> None:
+    """A ``__repr__`` (encoded inside the hand-off: marshal refuses the object) closes the logger."""
+    path = tmp_path / "app.log"
+    log = loggers.create("mmap", path=path)
+
+    class Closer:
+        def __repr__(self) -> str:
+            log.info("from repr", seq=1)
+            log.close()
+            return "closer"
+
+    log.info("outer", seq=0, value=Closer())
+    assert log.closed
+    log.info("after close", seq=2)
+    assert [(r["msg"], r["seq"]) for r in read_records(path)] == [("outer", 0), ("from repr", 1)]
+    stats = log.stats()
+    assert (stats["emitted"], stats["written"], stats["dropped"]) == (3, 2, 1)

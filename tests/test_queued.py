@@ -34,6 +34,8 @@ from hypothesis.stateful import (
 
 import loggers
 from loggers._sink import FileSink
+from loggers._writer import handoff
+from loggers._writer.handoff import HandoffQueue
 
 # The registry lists these: a backend missing from it fails here instead of being skipped.
 QUEUED = ("thread-queue", "asyncio", "subprocess", "mmap")
@@ -527,3 +529,82 @@ def test_fork_while_another_thread_holds_the_drop_counter_lock(backend: str, log
         os.waitpid(pid, 0)
     assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0, "the child hung or failed"
     log.close()
+
+
+# -- re-entrancy (issue 16): a call made by a thread already inside the slow path --------------
+
+
+def test_a_call_made_while_waiting_for_room_is_deferred_and_queued_after_its_outer_call() -> None:
+    queue = HandoffQueue(2, "block", batch_size=10)
+    queue.put(1, 20, "a", {})
+    queue.put(2, 20, "b", {})
+    inner_calls: list[int] = []
+
+    def consumer_alive() -> bool:  # called inside the wait for room: the same thread logs again
+        if not inner_calls:
+            inner_calls.append(1)
+            queue.put(4, 20, "inner", {})  # must neither wait (for ever: nobody else makes room) nor recurse
+            assert [r[2] for r in queue.take_nowait()] == ["a", "b"]  # now the consumer makes room
+        return True
+
+    queue.consumer_alive = consumer_alive
+    queue.put(3, 20, "outer", {})
+    assert [r[2] for r in queue.take_nowait()] == ["outer", "inner"]
+    counters = queue.counters
+    assert (counters.emitted, counters.dropped) == (4, 0)
+    queue.put(5, 20, "later", {})  # nothing deferred any more: the fast path again
+    assert [r[2] for r in queue.take_nowait()] == ["later"]
+
+
+def test_deferred_records_past_the_cap_are_dropped_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handoff, "MAX_REENTRANT", 3)
+    queue = HandoffQueue(10, "block", batch_size=100)
+    for seq in range(10):
+        queue.put(seq, 20, "full", {})
+    calls: list[int] = []
+
+    def consumer_alive() -> bool:
+        if not calls:
+            calls.append(1)
+            for seq in range(5):
+                queue.put(100 + seq, 20, "inner", {})  # 3 deferred, 2 past the cap
+            queue.take_nowait()
+        return True
+
+    queue.consumer_alive = consumer_alive
+    queue.put(10, 20, "outer", {})
+    assert [(r[2], r[0]) for r in queue.take_nowait()] == [("outer", 10), ("inner", 100), ("inner", 101), ("inner", 102)]
+    counters = queue.counters
+    assert (counters.emitted, counters.dropped) == (16, 2)
+
+
+def test_the_consumer_thread_never_waits_for_room_it_alone_could_make() -> None:
+    queue = HandoffQueue(1, "block", batch_size=10)
+    queue.put(0, 20, "full", {})
+    queue.consumer_is_current = lambda: True  # as if a __repr__ the writer encodes logged
+    started = time.monotonic()
+    queue.put(1, 20, "from the consumer", {})
+    assert time.monotonic() - started < handoff.BLOCK_POLL_SECONDS
+    assert queue.counters.dropped == 1
+
+
+def test_a_blocked_caller_wakes_a_consumer_that_starts_waiting_after_its_notify() -> None:
+    """queue_size < batch_size: the consumer must not sleep its whole timeout while a caller waits for room."""
+    queue = HandoffQueue(2, "block", batch_size=10)
+    queue.put(1, 20, "a", {})
+    queue.put(2, 20, "b", {})
+    caller = threading.Thread(target=queue.put, args=(3, 20, "c", {}))
+    caller.start()
+    while caller.is_alive() and not _blocked(queue):
+        time.sleep(0.001)
+    started = time.monotonic()
+    batch = queue.take(30.0)  # its notify came before this wait; it must not be lost
+    assert time.monotonic() - started < 10.0
+    assert [r[2] for r in batch] == ["a", "b"]
+    caller.join(10)
+    assert [r[2] for r in queue.take_nowait()] == ["c"]
+
+
+def _blocked(queue: HandoffQueue) -> bool:
+    with queue._lock:
+        return queue._blocked > 0

@@ -22,6 +22,17 @@ Flush: ``wait_done(mark())`` returns once every record queued before the
 mark has left the queue (taken or dropped) and every batch taken up to then
 has been finished by the consumer.
 
+Re-entrancy: a call made on a thread that is already inside the slow path
+(a signal handler or a logging ``__repr__`` running while that thread waits
+for room under ``block``, or while it holds the lock) never waits again and
+never recurses: its record is *deferred* and queued by the outer call right
+after the outer call's own record (so each thread's records keep their
+order); beyond ``MAX_REENTRANT`` deferred records the new one is dropped and
+counted. While records are deferred, every call takes the slow path, so no
+later call of that thread overtakes them. A record the consumer's own thread
+logs (a ``__repr__`` it encodes) into a full queue is dropped and counted under
+``block`` instead of waiting: only that thread could make room.
+
 Thread-safety: every method may be called from any thread. After ``fork``
 the child gets an empty queue and fresh locks (records queued in the parent
 are the parent's to write).
@@ -33,6 +44,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 from .._base import CallCounter, Counters
@@ -42,6 +54,8 @@ BLOCK_POLL_SECONDS = 0.1
 #: Batch size once closed: the drain at close competes for the GIL with every thread still
 #: logging (each record dropped), and each write gives the GIL away; bigger batches, fewer hand-offs.
 CLOSING_BATCH_RECORDS = 16_384
+#: Records logged re-entrantly (see the module docstring) that may wait for their outer call; more are dropped.
+MAX_REENTRANT = 1024
 
 
 class HandoffQueue:
@@ -52,6 +66,8 @@ class HandoffQueue:
         self.overflow = overflow
         self.batch_size = batch_size
         self.consumer_alive: Callable[[], bool] = lambda: True
+        #: True on the consumer's own thread: a record it logs (a ``__repr__`` it encodes) never waits for room.
+        self.consumer_is_current: Callable[[], bool] = lambda: False
         self.on_batch_ready: Callable[[], None] = lambda: None
         self._dropped = 0
         self._dropped_closed = CallCounter()  # calls after close: counted without the lock
@@ -73,13 +89,16 @@ class HandoffQueue:
         self._flush_waiters = 0
         self._wake_pending = False
         self._closed = False
+        self._inside: set[int] = set()  # threads inside _put_slow (under the lock, or waiting for room)
+        self._deferred: dict[int, deque[Record]] = {}  # thread -> its re-entrant records, queued after its outer call's
+        self._detour = False  # closed, or records deferred: every put takes the slow path
 
     # -- callers ----------------------------------------------------------------
 
     def put(self, ts_ns: int, level: int, msg: object, fields: Any) -> None:
         """Queue a record or count it dropped (closed queue, overflow). Never raises."""
         items = self._items
-        if self._closed or len(items) >= self.maxsize:
+        if self._detour or len(items) >= self.maxsize:
             self._put_slow((ts_ns, level, msg, fields))
             return
         items.append((ts_ns, level, msg, fields))
@@ -96,15 +115,54 @@ class HandoffQueue:
         if self._closed:  # no lock: threads logging into a closed queue must not convoy on it
             self._dropped_closed.add()
             return
+        thread = get_ident()
         with self._lock:
-            if self._closed:
-                self._dropped += 1
+            if thread in self._inside:  # re-entered (signal handler, logging __repr__): never wait again
+                self._defer(thread, record)
                 return
-            if len(self._items) >= self.maxsize and not self._make_room():
-                self._dropped += 1
-                return
-            self._items.append(record)
-            self._note_depth()
+            self._put_inside(thread, record)
+            while self._deferred.get(thread):  # deferred after that drain, before we left: theirs now
+                self._put_inside(thread, None)
+            # Not inside any more, so nothing can be deferred for this thread now: safe to forget its deque.
+            self._deferred.pop(thread, None)
+            self._detour = self._closed or bool(self._deferred)
+
+    def _put_inside(self, thread: int, record: Record | None) -> None:
+        """Lock held: put ``record`` (if any), then ``thread``'s deferred records in order, marked inside.
+
+        Deferred records also include those an exception (``KeyboardInterrupt`` in a
+        wait) left behind in an earlier call of this thread; each thread queues only
+        its own, so none of its records overtakes another of the same thread.
+        """
+        self._inside.add(thread)
+        try:
+            if record is not None:
+                self._put_locked(record)
+            records = self._deferred.get(thread)
+            while records:  # more may be deferred while a put waits for room
+                self._put_locked(records.popleft())
+        finally:
+            self._inside.discard(thread)
+
+    def _defer(self, thread: int, record: Record) -> None:
+        """Lock held, ``thread`` re-entered: keep ``record`` for its outer call (past the cap: dropped, counted)."""
+        records = self._deferred.setdefault(thread, deque())
+        if len(records) >= MAX_REENTRANT:
+            self._dropped += 1
+            return
+        records.append(record)
+        self._detour = True
+
+    def _deferred_count(self) -> int:
+        return sum(map(len, self._deferred.values()))
+
+    def _put_locked(self, record: Record) -> None:
+        """Lock held: append ``record`` (applying the overflow policy) or count it dropped."""
+        if self._closed or (len(self._items) >= self.maxsize and not self._make_room()):
+            self._dropped += 1
+            return
+        self._items.append(record)
+        self._note_depth()
 
     def _make_room(self) -> bool:
         """Apply the overflow policy to a full queue (lock held); True if the record may go in."""
@@ -117,6 +175,8 @@ class HandoffQueue:
             self._dropped += 1
             self._progress.notify_all()
             return True
+        if self.consumer_is_current():  # only the consumer makes room: waiting for it would be for ever
+            return False
         self._blocked += 1
         try:
             while len(self._items) >= self.maxsize and not self._closed:
@@ -150,6 +210,7 @@ class HandoffQueue:
                 len(items) >= self.batch_size
                 or self._closed
                 or self._wake_pending
+                or (self._blocked and items)  # a caller waits for room (its notify may have come before this wait)
                 or (self._flush_waiters and items)  # a flusher with nothing queued waits for finish(), not us
             ):
                 self._has_work.wait(timeout)
@@ -228,7 +289,7 @@ class HandoffQueue:
     def close(self) -> None:
         """Refuse new records (counted as dropped); the consumer drains what is queued."""
         with self._lock:
-            self._closed = True
+            self._closed = self._detour = True
             self._has_work.notify_all()
             self._has_room.notify_all()
 
@@ -239,7 +300,8 @@ class HandoffQueue:
             count = len(self._items)
             self._items.clear()
             self._left += count
-            self._dropped += count
+            self._dropped += count + self._deferred_count()  # deferred ones were never queued
+            self._deferred.clear()
             self._progress.notify_all()
             return count
 
@@ -262,7 +324,7 @@ class HandoffQueue:
             queued = len(self._items)
             stranded = queued if self._closed and not self.consumer_alive() else 0  # appended while closing
             dropped = self._dropped + self._dropped_closed.value()
-            counters.emitted = self._taken + queued + dropped
+            counters.emitted = self._taken + queued + self._deferred_count() + dropped
             counters.dropped = dropped + stranded
             counters.errors = self._errors
             counters.max_queue_depth = max(self._max_depth, queued)

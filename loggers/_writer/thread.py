@@ -66,6 +66,7 @@ class ConsumerThread:
         """Start the thread."""
         self.queue = queue
         self.queue.consumer_alive = self.alive
+        self.queue.consumer_is_current = self.is_current
         self.after_batch = after_batch
         self._consume = consume
         self._interval = interval

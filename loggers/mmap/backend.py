@@ -19,7 +19,15 @@ not yet written, or the new one while a batch is being written). A record
 longer than half the ring is written by the caller itself, like ``sync``, once
 the writer has written everything before it (``block``: waits as long as that
 takes; other policies: up to 1 s, then it is dropped).
-Thread-safe (one lock around the copy). ``flush`` waits until the writer runs
+Thread-safe (one lock around the copy). ``max_queue_depth`` is sampled when
+the ring's cached limit is refreshed (within every ``batch_size`` records, and
+exactly when the ring is full).
+Re-entrancy: a call made while the same thread is already inside a hand-off
+or waiting for room (a signal handler that logs, a ``__repr__`` that logs
+while its record is encoded) never waits, deadlocks or recurses: its record is
+deferred and committed right after the outer call's own (``Ring.defer``; past
+``MAX_REENTRANT`` deferred records it is dropped and counted); a ``close()``
+made that way runs once the outer call returns. ``flush`` waits until the writer runs
 and its tail passes the caller's head (the writer answers on a pipe);
 ``close`` drains, stops and reaps the writer (``waitpid``; after
 ``CLOSE_TIMEOUT`` it kills it and drains the journal itself).
@@ -39,13 +47,11 @@ and writer; its first call starts its own (its stats start from zero).
 
 from __future__ import annotations
 
-import marshal
 import os
 import select
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
 
 from .. import _lifecycle
 from .._base import Counters, ErrorReporter, Logger
@@ -59,9 +65,7 @@ from .ring import Ring, ring_bytes_for
 
 FLUSH_POLL = 0.01  # a flush re-checks at least this often (missed ack, dead writer, timeout)
 CLOSE_TIMEOUT = 10.0  # seconds close() waits for the writer before killing it and draining itself
-_dumps = marshal.dumps
-_HEADER, _HEAD, _TAIL, _TAIL_SEQ, _SLEEPING = jr.HEADER_BYTES, jr.HEAD, jr.TAIL, jr.TAIL_SEQ, jr.W_SLEEPING
-_MARSHAL, _JSON = jr.MARSHAL, jr.JSON
+_TAIL = jr.TAIL
 __all__ = ["MmapBackend", "ring_bytes_for"]
 
 
@@ -72,7 +76,9 @@ class MmapBackend(Logger):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._lock = threading.Lock()
+        # Re-entrant, so a call made inside a hand-off of the same thread (a signal handler that logs)
+        # gets in and is deferred (``Ring.defer``) instead of deadlocking.
+        self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)  # overflow="block" waits on it
         self._counters = Counters()
         self._encoder = JsonLinesEncoder()  # only for records marshal refuses; used under _lock
@@ -110,58 +116,23 @@ class MmapBackend(Logger):
         self._q = self._journal.q
         self._ring = Ring(
             self._journal, queue_size=opts.queue_size, overflow=opts.overflow, batch_size=opts.batch_size,
-            cond=self._cond, counters=self._counters, encoder=self._encoder, sink=self._sink, drainer=self._drainer,
-            wake=self._wake, writer_running=self._writer_running,
+            lock=self._lock, cond=self._cond, counters=self._counters, encoder=self._encoder, sink=self._sink,
+            drainer=self._drainer, wake=self._wake, writer_running=self._writer_running, admit=self._admit,
+            close=self.close,
         )
+        self._handoff = self._ring.handoff  # the hot path is the ring's (one call less per record)
+        self._seq_base = 0  # the ring's records before a fork (the parent's)
         self._wake_w = self._ack_r = -1
         self._proc = self._spawn()
 
     # -- the caller's side ----------------------------------------------------------
 
-    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        try:
-            data, kind = _dumps((ts_ns, level, msg, fields)), _MARSHAL  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001 - marshal refuses many types (ValueError), or worse: encode instead
-            data, kind = b"", _JSON
-        with self._lock:
-            self._counters.emitted += 1
-            if self._off and not self._restarted_in_child():
-                self._counters.dropped += 1
-                return
-            if not data:
-                data = self._encoder.encode(ts_ns, level, msg, fields)
-            # Ring.commit inlined: no Python call while holding _lock on the common path, so a
-            # signal handler that logs never runs inside it (a call is where handlers run).
-            ring = self._ring
-            length = len(data)
-            size = (length + 15) & -8
-            head = ring.head
-            off = head & ring.mask
-            if not (
-                head + size <= ring.limit and off + size <= ring.size and size <= ring.max_record
-                and ring.seq < ring.seq_limit
-            ):
-                if size > ring.max_record:
-                    ring.write_oversize(data, kind, ts_ns, level, msg, fields)
-                    return
-                if not ring.make_room(size):
-                    return
-                head = ring.head
-                off = head & ring.mask
-            # Copy the payload, commit with the header word (stored last), then publish HEAD.
-            start = _HEADER + off
-            ring.mm[start + 8 : start + 8 + length] = data
-            q = ring.q
-            q[start >> 3] = ((((head >> 3) + 1) & 0xFFFFFFFF) << 32) | (length << 2) | kind
-            ring.head = end = head + size
-            ring.seq = seq = ring.seq + 1
-            q[_HEAD] = end
-            depth = seq - q[_TAIL_SEQ]
-            if depth > ring.max_depth:  # noqa: PLR1730 - hot path: cheaper than max()
-                ring.max_depth = depth
-            if depth >= ring.batch_size and q[_SLEEPING]:
-                q[_SLEEPING] = 0  # one wake-up per sleep: later calls pay no syscall
-                self._wake()
+    def _admit(self) -> Ring | None:
+        """Under ``_lock``, the ring is stopped: the ring that takes a record now (a forked child's own,
+        started by its first call), or None (the record is dropped: closed, or no writer)."""
+        if self._off and self._restarted_in_child():
+            return self._ring
+        return None
 
     def _close_wake(self) -> None:
         """Close our pipe ends (the writer sees EOF); -1 so a recycled fd number is never used."""
@@ -225,10 +196,20 @@ class MmapBackend(Logger):
             _close_fd(ack)
 
     def close(self) -> None:
-        """Drain everything, stop the writer and reap it (``waitpid``); idempotent."""
+        """Drain everything, stop the writer and reap it (``waitpid``); idempotent.
+
+        Called inside a hand-off of the same thread (a signal handler), it runs once that returns.
+        """
         with self._lock:
             if self._closed:
                 return
+            if self._ring.reentered():
+                self._ring.pending.append(None)  # the outer call runs it (Ring.put_pending)
+                return
+            if self._ring.pending and not self._off:
+                self._ring.put_pending()  # deferred records whose outer call an exception ended
+                if self._closed:
+                    return
             self._closed = True
             _lifecycle.untrack(self)
             if self._off:  # forked child that never logged: nothing of ours to drain
@@ -250,7 +231,9 @@ class MmapBackend(Logger):
     def _counter_values(self) -> dict[str, int]:
         with self._lock:
             values = self._counters.as_dict()
-            values["max_queue_depth"] = self._ring.max_depth
+            ring = self._ring
+            values["emitted"] += ring.seq - self._seq_base + ring.pending_records()  # the fast path counts nothing
+            values["max_queue_depth"] = ring.max_depth
             written, dropped, errors, rotations = self._final or jr.writer_counters(self._q)
             own = self._own_sink_counts()
             values["written"] = written + own[0]
@@ -309,7 +292,7 @@ class MmapBackend(Logger):
     def _stop(self) -> None:
         """Under ``_lock``: later calls are dropped; a caller waiting for room gives up."""
         self._off = True
-        self._ring.stopped = True
+        self._ring.stop()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self._q[jr.W_READY] = 0
@@ -319,8 +302,10 @@ class MmapBackend(Logger):
     def _after_fork_in_child(self) -> None:
         """In a forked child: let go of the parent's journal, pipes and writer (the parent's
         records are the parent's); the child's first call starts its own journal and writer."""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
+        self._ring.forget_threads_after_fork(self._lock, self._cond)  # a parent thread inside a hand-off is not ours
+        self._seq_base = self._ring.seq
         if self._off:
             return
         self._stop()
@@ -330,6 +315,7 @@ class MmapBackend(Logger):
         self._journal.release(unlink=False)
         self._sink.close()  # the child's copies of the descriptors only
         self._counters, self._recovered, self._final = Counters(), 0, [0, 0, 0, 0]
+        self._ring.counters = self._counters  # the child's first call counts into them
         self._sink_inherited = True
 
     def _restarted_in_child(self) -> bool:

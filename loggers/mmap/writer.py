@@ -6,10 +6,11 @@ drains in batches of up to ``batch_size``; while records keep coming it looks
 again every millisecond (so encoding runs alongside the application and a
 flush finds little left), when idle it sleeps up to ``flush_interval``; a byte
 on the wake pipe (``batch_size`` records waiting, a flush) wakes it, and it
-answers a flush on the ack pipe once ``TAIL`` passes ``FLUSH_WANTED``. When the
-wake pipe reports EOF (the application closed it or died, SIGKILL included) it
-drains every committed record, including one committed after the
-application's last ``HEAD`` store, and exits. SIGINT is ignored (Ctrl-C goes
+answers a flush on the ack pipe once ``TAIL`` passes ``FLUSH_WANTED``. It follows
+the header words' tags (a committed record's tag matches its position), not
+``HEAD``, which the application publishes only now and then. When the wake
+pipe reports EOF (the application closed it or died, SIGKILL included) it
+drains every committed record and exits. SIGINT is ignored (Ctrl-C goes
 to the application, which then closes us); SIGTERM means drain and exit.
 """
 
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> None:
     _poke(ack_fd)  # a flush waiting for us to start
     busy_poll = min(BUSY_POLL_SECONDS, flush_interval)
     while True:
-        taken = drainer.drain_once(q[jr.HEAD] if app_alive else None)
+        taken = drainer.drain_once(None)
         wanted = q[jr.FLUSH_WANTED]
         if wanted > acked and q[jr.TAIL] >= wanted:
             acked = wanted
