@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = str(Path(__file__).resolve().parent)
 BACKENDS = ("sync", "thread-queue")
 SCENARIOS = ("latency", "throughput", "memory")
-#: planted backend -> the scenario whose figures must show it
-PLANTED = {"planted:hiccup": "latency", "planted:bloated": "memory", "planted:slower": "latency"}
+#: planted backend -> the scenarios whose figures show it (a 30% slower call shows in latency and in
+#: throughput; either flag is the gate catching it, and which one clears its noise varies from run to run)
+PLANTED = {"planted:hiccup": ("latency",), "planted:bloated": ("memory",), "planted:slower": ("latency", "throughput")}
 
 
 def _run(out: Path, planted: list[str]) -> None:
@@ -59,10 +60,10 @@ def test_every_figure_compare_judges_carries_an_interval(run: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("planted", "scenario"), list(PLANTED.items()))
-def test_planted_regressions_are_flagged(run: Any, planted: str, scenario: str) -> None:
+@pytest.mark.parametrize(("planted", "scenarios"), list(PLANTED.items()))
+def test_planted_regressions_are_flagged(run: Any, planted: str, scenarios: tuple[str, ...]) -> None:
     regressed = run[run["backend"] == planted].assign(backend="sync")
     sync = run[run["backend"] == "sync"]
     flagged = [f for f in compare(sync, regressed) if f.bad]
-    assert any(f.text.startswith(f"{scenario} / sync") for f in flagged), \
-        f"{planted} not flagged in {scenario}: {[f.text for f in flagged]}"
+    assert any(f.text.startswith(tuple(f"{scenario} / sync" for scenario in scenarios)) for f in flagged), \
+        f"{planted} not flagged in {' or '.join(scenarios)}: {[f.text for f in flagged]}"
