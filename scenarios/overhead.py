@@ -87,11 +87,11 @@ def run_overhead(
     Args:
         factory: ``factory(path=..., **options) -> Logger`` for the backend under test.
         backend: name for the records (guessed from the factory if None).
-        quick: small defaults for CI: :data:`QUICK_RATES`, blocks of 2000 units, 25+ pairs (2 s budget) at
+        quick: small defaults for CI: :data:`QUICK_RATES`, blocks of 2000 units, 15+ pairs (0.9 s budget) at
             rate=1/unit (the CI gate's case) and 7+ at the other rates (7 pairs: the interval is [min, max],
             98% coverage).
         units: units per block; min_pairs/max_pairs/budget_s: pairs per rate and time budget (the gate's
-            case gets 5x the budget and at least 25 pairs).
+            case gets 3x the budget and at least 15 pairs quick, 25 full).
         rates: cases of :data:`RATES` (default: all of them; quick: :data:`QUICK_RATES`).
         workload: ``package.module:callable``, the user's zero-argument unit of work, instead of the
             built-in request handler (then no calibration: a unit is one call of it).
@@ -118,10 +118,10 @@ def run_overhead(
         for case in rates:
             every, per_unit = RATES[case]
             gate = case == GATE_CASE
-            least = min_pairs or (25 if gate else 21 if not quick else 7)
+            least = min_pairs or ((15 if quick else 25) if gate else (7 if quick else 21))
             most = max(max_pairs * (3 if gate else 1), least)
             used, pairs = _measure_pairs(null_factory, factory, tmp, units, work, every, per_unit,
-                                         least, most, budget_s * (5 if gate else 1), block_s)
+                                         least, most, budget_s * (3 if gate else 1), block_s)
             records += _records(name, case, pairs, used, work, target_pct)
     records.append(sustainable_rate(name, records, target_pct))
     return records

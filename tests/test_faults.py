@@ -100,3 +100,11 @@ def test_a_backend_flooding_stderr_is_a_defect() -> None:
     assert outcome.ok, outcome.detail
     outcome = faults._run_isolated("signal_handler", planted.chatty)  # 20,000+ records, a line each
     assert not outcome.ok and "stderr flooded" in outcome.detail
+
+
+def test_quick_catalogue_keeps_every_case_but_three_storm_variants() -> None:
+    quick, full = faults._cases(True), faults._cases(False)
+    assert full == list(faults.CASES)
+    assert [c for c in full if not c.startswith("signal_storm")] == [c for c in quick if not c.startswith("signal_storm")]
+    assert [c for c in quick if c.startswith("signal_storm")] == list(faults.QUICK_STORM_CASES)
+    assert set(faults.QUICK_STORM_CASES) < {c for c in full if c.startswith("signal_storm")}
