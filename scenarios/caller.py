@@ -29,7 +29,10 @@ from ._common import Factory, backend_name
 from ._records import RECORD_SHAPES
 from ._stats import median_interval
 
-__all__ = ["PYPERF_OPTIONS", "run_caller"]
+__all__ = ["PYPERF_OPTIONS", "QUICK_SHAPES", "run_caller"]
+
+#: The quick suite's shapes (CI time): a written small record and a filtered call.
+QUICK_SHAPES = ("small", "filtered")
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_caller_bench.py")
 #: pyperf options (quick, full): quick keeps a backend to a few seconds; full is pyperf's own default precision.
@@ -46,7 +49,7 @@ def run_caller(
     quick: bool = False,
     workdir: str | None = None,
     artifacts_dir: str | None = None,
-    shapes: tuple[str, ...] = RECORD_SHAPES,
+    shapes: tuple[str, ...] | None = None,
     timeout_s: float | None = None,
 ) -> list[ResultRecord]:
     """ns per call of ``factory``'s logger for each record shape, measured by pyperf.
@@ -57,13 +60,14 @@ def run_caller(
         quick: 2 pyperf worker processes x 4 values of 4,000 calls, no calibration (CI); else 10 x 3, calibrated.
         workdir: scratch space for the factory pickle and the workers' log files.
         artifacts_dir: where ``pyperf/<backend>.json`` is kept (none kept when None).
-        shapes: record shapes (see :mod:`scenarios._records`).
+        shapes: record shapes (see :mod:`scenarios._records`); default all of them, quick: ``QUICK_SHAPES``.
         timeout_s: limit for the pyperf run (default 40 s quick, 600 s full).
 
     Raises:
         RuntimeError: pyperf exited non-zero (its stderr in the message).
     """
     name = backend_name(factory, backend)
+    shapes = shapes or (QUICK_SHAPES if quick else RECORD_SHAPES)
     scratch = tempfile.mkdtemp(prefix="logbench-caller-", dir=workdir)
     factory_pickle = os.path.join(scratch, "factory.pickle")
     with open(factory_pickle, "wb") as file:

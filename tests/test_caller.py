@@ -54,3 +54,10 @@ def test_caller_reports_a_failing_pyperf_run(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="pyperf exited"):
         run_caller(functools.partial(loggers.create, "sync"), backend="sync", quick=True,
                    workdir=str(tmp_path), shapes=("no-such-shape",))
+
+
+def test_quick_caller_measures_the_quick_shapes(tmp_path: Path) -> None:
+    from scenarios.caller import QUICK_SHAPES
+
+    records = run_caller(functools.partial(loggers.create, "null"), backend="null", quick=True, workdir=str(tmp_path))
+    assert sorted(r.case for r in records) == sorted(f"record={shape}" for shape in QUICK_SHAPES)
