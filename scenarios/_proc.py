@@ -229,3 +229,20 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(entry or os.getcwd() for entry in sys.path)
     return env
+
+
+def receive_result(proc: Any, receiver: Any, label: str, deadline: float, timeout: float) -> tuple[bool, Any]:
+    """One child's ``(ok, payload)`` from its pipe by ``deadline``; ``(False, why)`` if none came.
+
+    A child that sent nothing in time, or whose pipe closed (it died: joined for up to 5 s to read
+    its exit code), yields a failure text naming ``label``.
+    """
+    if not receiver.poll(max(0.0, deadline - time.monotonic())):
+        return False, f"{label}: no result within {timeout:g} s"
+    try:
+        ok, payload = receiver.recv()
+    except EOFError:
+        proc.join(5)
+        return False, f"{label}: died (exit code {proc.exitcode})"
+    return bool(ok), payload
+

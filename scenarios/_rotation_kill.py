@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection
 from collections.abc import Callable
 from typing import Any
 
-from ._proc import SPAWN, ChildFailed, Factory, descendants, wait_until_quiet
+from ._proc import SPAWN, ChildFailed, Factory, descendants, receive_result, wait_until_quiet
 from .verify import LineParser, Verification, verify_log_files
 
 CASE = "multi-process-kill"
@@ -134,15 +134,7 @@ def _collect(
     for index, (child, receiver) in enumerate(zip(children, pipes, strict=True)):
         if index == victim_index:
             continue
-        if not receiver.poll(max(0.0, deadline - time.monotonic())):
-            failures.append(f"writer {index}: no result within {timeout:g} s")
-            continue
-        try:
-            ok, payload = receiver.recv()
-        except EOFError:
-            child.join(5)
-            failures.append(f"writer {index}: died (exit code {child.exitcode})")
-            continue
+        ok, payload = receive_result(child, receiver, f"writer {index}", deadline, timeout)
         (stats if ok else failures).append(payload)
     return stats, failures
 

@@ -43,7 +43,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from . import _rotation_kill
-from ._proc import SPAWN, BackendInfo, ChildFailed, Factory, probe, run_child, wait_until_quiet
+from ._proc import SPAWN, BackendInfo, ChildFailed, Factory, probe, receive_result, run_child, wait_until_quiet
 from ._results import ResultRecord
 from .verify import LineParser, Verification, verify_log_files
 
@@ -208,15 +208,7 @@ def _multi_process(
     failures: list[str] = []
     try:
         for proc, receiver in zip(procs, pipes, strict=True):
-            if not receiver.poll(max(0.0, deadline - time.monotonic())):
-                failures.append(f"{proc.name}: no result within {timeout:g} s")
-                continue
-            try:
-                ok, payload = receiver.recv()
-            except EOFError:
-                proc.join(5)
-                failures.append(f"{proc.name}: died (exit code {proc.exitcode})")
-                continue
+            ok, payload = receive_result(proc, receiver, proc.name, deadline, timeout)
             (stats if ok else failures).append(payload)
     finally:
         for proc in procs:
