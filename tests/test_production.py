@@ -260,7 +260,10 @@ def test_pressure_signals_under_a_stalled_sink(backend: str, tmp_path: Path) -> 
         sink.writers_done()
     stats = log.stats()
     assert "high" in kinds_in_stall and "drop" in kinds_in_stall, events
-    assert [e["kind"] for e in events].count("high") == 1 and [e["kind"] for e in events].count("drop") == 1
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("drop") == 1  # every drop happened within one burst: one episode
+    rises = [kind for kind in kinds if kind != "drop"]  # a ring that drained into the pipe may fill again
+    assert rises[0] == "high" and all(a != b for a, b in zip(rises, rises[1:])), kinds  # high, drained, high ...
     assert "drained" in [e["kind"] for e in events]
     high = next(e for e in events if e["kind"] == "high")
     assert high["capacity"] == 200 and high["depth"] >= 160
@@ -319,7 +322,10 @@ def test_pressure_rules_rate_limit_and_hysteresis() -> None:
     assert kinds(60, 100, 3, now=1.3) == ["drop"]
     assert kinds(60, 100, 9, now=1.9) == []  # drops go on: no quiet period in between
     assert kinds(60, 100, 9, now=2.5) == []
-    assert kinds(60, 100, 10, now=3.0) == ["drop"]  # the first drop after a quiet second
+    assert kinds(60, 100, 9, now=2.95) == []  # a look that finds a quiet second ...
+    assert kinds(60, 100, 10, now=3.0) == ["drop"]  # ... makes the next drop a new episode
+    assert kinds(60, 100, 11, now=3.5) == []
+    assert kinds(60, 100, 12, now=6.0) == []  # no look in between (monitor kept waiting): same episode
     burst = _pressure.PressureState(capacity=100)
     assert [e["kind"] for e in burst.update(5, 100, 0, now=0.0)] == ["high"]  # filled and emptied between looks
 

@@ -12,8 +12,11 @@ calls ``callable(event)`` with a small dict::
 ``drained``
     after ``high``, the queue is back below ``LOW_FRACTION`` (50%).
 ``drop``
-    the first dropped record after ``QUIET_SECONDS`` without one (``dropped``
-    in ``stats()``: overflow, after close, I/O failure).
+    the first dropped record (``dropped`` in ``stats()``: overflow, after
+    close, I/O failure) after a quiet stretch: a look that found no new drop
+    at least ``QUIET_SECONDS`` after the last look that found one. Drops seen
+    after a gap with no look at all (the monitor kept waiting, e.g. behind a
+    ``close`` that drains a stalled sink) belong to the episode before it.
 
 At most one call per kind per ``MIN_INTERVAL_SECONDS``: a transition that
 comes too soon is delivered at the first look after the interval, if it still
@@ -71,7 +74,8 @@ class PressureState:
         self._above = False
         self._peak_seen = 0
         self._dropped_seen = 0
-        self._last_drop_at = -math.inf
+        self._drops_quiet = True  # a look has seen QUIET_SECONDS without a new drop
+        self._last_drop_look = -math.inf
         self._last_call: dict[str, float] = {}
 
     def update(self, depth: int, peak: int, dropped: int, now: float) -> list[dict[str, Any]]:
@@ -86,9 +90,12 @@ class PressureState:
             self._above = False
             events.append(self._event("drained", depth, dropped))
         if dropped > self._dropped_seen:
-            if now - self._last_drop_at >= QUIET_SECONDS and self._allowed("drop", now):
+            if self._drops_quiet and self._allowed("drop", now):
                 events.append(self._event("drop", depth, dropped))
-            self._dropped_seen, self._last_drop_at = dropped, now
+            self._drops_quiet = False
+            self._dropped_seen, self._last_drop_look = dropped, now
+        elif now - self._last_drop_look >= QUIET_SECONDS:
+            self._drops_quiet = True
         return events
 
     def _allowed(self, kind: str, now: float) -> bool:
