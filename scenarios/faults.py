@@ -2,7 +2,9 @@
 
 Each case runs in its own spawned child process with a time limit, so a
 case may set rlimits, install signal handlers, fork or drop privileges, and a
-deadlock becomes a failed row instead of a hung run. One record per case:
+deadlock becomes a failed row instead of a hung run. ``CASES_AT_ONCE`` cases
+run at a time: they judge outcomes (counts, lines, exceptions), never time, and
+most of a case is waiting (a slow disk, a stalled writer, a close). One record per case:
 ``written``/``dropped``/``errors`` as counted by the backend, verdict ``ok``
 when the required outcomes hold (no exception into the application, failures
 counted, nothing lost that the fault did not force, every line valid JSON),
@@ -17,6 +19,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,7 @@ CASES: dict[str, Callable[..., Outcome]] = {
     },
 }
 CASE_TIMEOUT_SECONDS = 30.0
+CASES_AT_ONCE = 2
 QUICK_CASE_TIMEOUT_SECONDS = 10.0
 #: The quick suite runs two of the five storm variants (a backend that passes finishes one in ~1 s; one
 #: that hangs costs its whole limit, so the limit is shorter too); the full catalogue runs all five.
@@ -86,12 +90,22 @@ def run_faults(
     if reason:
         return [ResultRecord("faults", name, case, "outcome", None, "count", status="not supported", detail=reason) for case in ["bad_configuration", *CASES]]
     records = [_config_record(factory, name)]
-    limit = QUICK_CASE_TIMEOUT_SECONDS if quick else CASE_TIMEOUT_SECONDS
-    for case in _cases(quick) if cases is None else cases:
-        storm = quick and case.startswith("signal_storm")
-        outcome = _run_isolated(case, factory, QUICK_STORM_TIMEOUT_SECONDS if storm else limit)
-        records.extend(_records_for(name, case, outcome))
+    chosen = _cases(quick) if cases is None else cases
+
+    def outcome_of(case: str) -> Outcome:
+        return _run_isolated(case, factory, _limit(case, quick))
+
+    with ThreadPoolExecutor(CASES_AT_ONCE, thread_name_prefix="logbench-fault-case") as pool:
+        for case, outcome in zip(chosen, pool.map(outcome_of, chosen)):
+            records.extend(_records_for(name, case, outcome))
     return records
+
+
+def _limit(case: str, quick: bool) -> float:
+    """A case's time limit: shorter in quick mode, shortest for quick storm variants."""
+    if not quick:
+        return CASE_TIMEOUT_SECONDS
+    return QUICK_STORM_TIMEOUT_SECONDS if case.startswith("signal_storm") else QUICK_CASE_TIMEOUT_SECONDS
 
 
 def _cases(quick: bool) -> list[str]:
