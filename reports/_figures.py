@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 import pandas as pd
 
 from ._load import Results
+from ._needs import lines_per_s
 
 _REFERENCE_COLOURS = tuple(plt.get_cmap("tab10")(i) for i in range(10))
 _PEER_COLOURS = ("#8c8c8c", "#b07a4f", "#6b6b9a", "#9a6b8a", "#5f8f7f")
@@ -138,7 +139,7 @@ def figure_sustainable(results: Results) -> str | None:
             (rate, float(v), float(lo), float(hi))
             for case, v, lo, hi in zip(sub["case"], sub["value"], sub["low"], sub["high"])
             if (backend, case) in unit_us.index
-            and (rate := _lines_per_s(str(case), float(unit_us[(backend, case)]))) is not None
+            and (rate := lines_per_s(str(case), float(unit_us[(backend, case)]))) is not None
         )
         if not points:
             continue
@@ -161,15 +162,6 @@ def figure_sustainable(results: Results) -> str | None:
     _legend_outside(ax)
     fig.tight_layout()
     return _svg(fig)
-
-
-def _lines_per_s(case: str, unit_us: float) -> float | None:
-    """lines/s of a ``rate=N/unit`` or ``rate=1/Munits`` case at ``unit_us`` per unit (None: another case)."""
-    match = re.fullmatch(r"rate=(\d+)/(\d*)units?", case)
-    if not match:
-        return None
-    lines, units = int(match.group(1)), int(match.group(2) or 1)
-    return lines / units / (unit_us * 1e-6)
 
 
 def figure_caller(results: Results) -> str | None:
