@@ -110,6 +110,9 @@ def report(session: nox.Session) -> None:
 def browser(session: nox.Session) -> None:
     """Render a report in headless Chromium, save screenshots/report.png, fail on a broken page.
 
+    Broken: a missing section or decision table, a Python traceback, or a page wider than the
+    1400 px window (horizontal scroll; the elements sticking out are named).
+
     ``nox -s browser [-- REPORT.html]``; default results/latest/report.html (left by ``nox -s bench``),
     else report.html, built from results/latest when absent.
     Installs the Debian package ``chromium`` when missing and possible; otherwise fails saying so.

@@ -1,10 +1,12 @@
-"""Command line ``logbench`` (also ``python -m harness``): ``run``, ``compare``, ``check``, ``report``.
+"""Command line ``logbench`` (also ``python -m harness``): ``run``, ``compare``, ``check``, ``report``, ``advise``.
 
 The only module that prints or sets exit codes.
 
 Exit codes: 0 success; 1 a regression / new defect / new failed cell (compare) or a
 failed gate (check); 2 usage errors (argparse), unknown names, unreadable result files;
 3 (check) the run is correct but no reference backend meets the 5% overhead target.
+``advise``: 0 a recommendation; 1 no candidate meets every need; 2 the results lack what the
+decision needs (a scenario not run, a rate outside the measured sweep), naming each gap.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     report = command("report", "build the HTML report of a result directory")
     report.add_argument("results", help="directory holding results.json (e.g. results/latest)")
     report.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
+    advise = command("advise", "recommend a backend for your log rate and needs from a result directory, "
+                               "with the measured figures that decided it")
+    advise.add_argument("results", help="directory holding results.json (e.g. results/latest)")
+    advise.add_argument("--rate", type=_positive_float, required=True, metavar="LINES_PER_S",
+                        help="lines per second your program logs (overhead interpolated over the measured sweep)")
+    advise.add_argument("--no-loss", action="store_true",
+                        help="nothing may be lost when the process dies (crash scenario: SIGKILL, exits, pools)")
+    advise.add_argument("--processes", type=_positive_int, default=1, metavar="N",
+                        help="N processes write one rotating file (N > 1 needs the rotation scenario)")
+    advise.add_argument("--asyncio", action="store_true",
+                        help="an asyncio program: rank by event-loop lag at your rate first (loop_lag scenario)")
+    advise.add_argument("--max-rss", type=_positive_float, metavar="MB",
+                        help="the worst memory case's peak RSS (MiB, interpreter included) must stay below MB")
+    advise.add_argument("--include-peers", action="store_true",
+                        help="let peers (loguru, structlog, ...) be recommended too; by default they are "
+                             "shown as a comparison only")
     return parser
 
 
@@ -65,6 +83,16 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 
@@ -198,10 +226,37 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return reports_main(["build", args.results, "-o", args.output])
 
 
+#: ``advise``: no candidate meets every need (the closest ones are still printed).
+EXIT_NONE_QUALIFIES = 1
+
+
+def _cmd_advise(args: argparse.Namespace) -> int:
+    from reports import load_results  # the decision lives with the report, which reads result files only
+    from reports.advise import MissingData, Question, advise, format_advice
+
+    results = load_results(args.results)
+    question = Question(rate=args.rate, no_loss=args.no_loss, processes=args.processes, asyncio=args.asyncio,
+                        max_rss_mb=args.max_rss, include_peers=args.include_peers)
+    try:
+        advice = advise(results.frame, question, results.reference_backends, results.baseline_backends)
+    except MissingData as exc:
+        print("cannot decide: the results lack what the decision needs:", file=sys.stderr)
+        for gap in exc.gaps:
+            print(f"  missing: {gap}", file=sys.stderr)
+        return 2
+    print("\n".join(format_advice(advice)))
+    meta = results.metadata
+    print(f"from {args.results}: workload {meta.get('workload', 'built-in')}; record {meta.get('record', 'built-in')}; "
+          f"{'quick' if meta.get('quick') else 'full'} run on {meta.get('machine', '?')}, "
+          f"commit {str(meta.get('git_commit', '?'))[:12]}")
+    return 0 if advice.recommended else EXIT_NONE_QUALIFIES
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "compare": _cmd_compare, "check": _cmd_check, "report": _cmd_report}
+    handlers = {"run": _cmd_run, "compare": _cmd_compare, "check": _cmd_check, "report": _cmd_report,
+                "advise": _cmd_advise}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:

@@ -11,6 +11,10 @@ from ._load import Results, load_results
 from ._template import TEMPLATE
 
 
+#: Figures shown right under the decision, before the summary table.
+TOP_FIGURES = ("fig-sustainable",)
+
+
 def figures() -> dict[str, Any]:
     """Every figure of the page: figure id -> (scenario, title, function). Imports matplotlib."""
     from . import _figures, _figures_asyncio  # imported when a figure is needed, not by ``import reports``
@@ -21,6 +25,10 @@ def figures() -> dict[str, Any]:
 def section_ids() -> tuple[str, ...]:
     """Every section id the page has, whatever the data (the browser check looks for them)."""
     return ("choose", "summary", *figures(), "rotation", "faults", "problems", "metadata")
+
+
+#: Elements inside the sections that every page has too (the decision): checked by the browser check.
+DECISION_IDS = ("recommend", "matrix")
 
 
 def __getattr__(name: str) -> Any:
@@ -45,6 +53,7 @@ def render(results: Results) -> str:
 
     baseline = results.baseline_backends
     drawn = [Figure(fid, scenario, title, draw(results)) for fid, (scenario, title, draw) in figures().items()]
+    columns, cells = verdict.matrix(results.frame, baseline, order=results.order_key)
     rotation = _tables.verdict_table(results, "rotation", _tables.rotation_text)
     faults = _tables.verdict_table(results, "faults", _tables.fault_text)
     problems = _tables.problem_cells(results)
@@ -57,11 +66,16 @@ def render(results: Results) -> str:
         python=meta.get("python", "python ?"),
         machine=meta.get("machine", "machine ?"),
         choices=verdict.choose(results.frame, baseline),
+        recommendations=verdict.recommendations(results.frame, results.reference_backends, baseline),
+        columns=columns,
+        cells=cells,
         label=results.label,
+        is_peer=results.is_peer,
+        top_figures=[f for f in drawn if f.id in TOP_FIGURES],
         summary=_tables.to_html(_tables.summary_table(results), table_id="summary-table"),
-        figures=drawn,
-        rotation=_tables.to_html(rotation, table_id="rotation-table") if rotation is not None else "",
-        faults=_tables.to_html(faults, table_id="faults-table") if faults is not None else "",
+        figures=[f for f in drawn if f.id not in TOP_FIGURES],
+        rotation=_tables.to_html(rotation, table_id="rotation-table", fold=True) if rotation is not None else "",
+        faults=_tables.to_html(faults, table_id="faults-table", fold=True) if faults is not None else "",
         problems=_tables.to_html(problems, table_id="problems-table") if not problems.empty else "",
         metadata=_tables.to_html(_tables.metadata_table(results), table_id="metadata-table"),
     )

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 import pandas as pd
 
 from ._load import Results
+from ._needs import lines_per_s
 
 _REFERENCE_COLOURS = tuple(plt.get_cmap("tab10")(i) for i in range(10))
 _PEER_COLOURS = ("#8c8c8c", "#b07a4f", "#6b6b9a", "#9a6b8a", "#5f8f7f")
@@ -49,6 +50,16 @@ class Style:
 
     def label(self, name: str) -> str:
         return self.results.label(name)
+
+
+def _legend_outside(ax: Axes) -> None:
+    """The legend right of the plotting area, so it never covers a line or a bar."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def _backend_ticks(ax: Axes, labels: list[str]) -> None:
+    """Backend names under the axis, slanted and anchored at their tick so long names never overlap."""
+    ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", rotation_mode="anchor", fontsize=8)
 
 
 def _ok(results: Results, scenario: str) -> pd.DataFrame:
@@ -107,7 +118,7 @@ def figure_overhead(results: Results) -> str | None:
     ax.set_ylabel("wall-time overhead vs no logging (%, symlog)")
     ax.set_xlabel("logging rate (records per work unit)")
     ax.set_title("Overhead per backend and logging rate (median, 95% interval)" + _resolution(results, rows))
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend_outside(ax)
     fig.tight_layout()
     return _svg(fig)
 
@@ -128,7 +139,7 @@ def figure_sustainable(results: Results) -> str | None:
             (rate, float(v), float(lo), float(hi))
             for case, v, lo, hi in zip(sub["case"], sub["value"], sub["low"], sub["high"])
             if (backend, case) in unit_us.index
-            and (rate := _lines_per_s(str(case), float(unit_us[(backend, case)]))) is not None
+            and (rate := lines_per_s(str(case), float(unit_us[(backend, case)]))) is not None
         )
         if not points:
             continue
@@ -148,18 +159,9 @@ def figure_sustainable(results: Results) -> str | None:
     ax.set_xlabel("application's logging rate (lines per second of its work, log)")
     ax.set_ylabel("wall-time overhead (%, symlog)")
     ax.set_title("Overhead against logging rate; star: highest measured rate wholly below 5%")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend_outside(ax)
     fig.tight_layout()
     return _svg(fig)
-
-
-def _lines_per_s(case: str, unit_us: float) -> float | None:
-    """lines/s of a ``rate=N/unit`` or ``rate=1/Munits`` case at ``unit_us`` per unit (None: another case)."""
-    match = re.fullmatch(r"rate=(\d+)/(\d*)units?", case)
-    if not match:
-        return None
-    lines, units = int(match.group(1)), int(match.group(2) or 1)
-    return lines / units / (unit_us * 1e-6)
 
 
 def figure_caller(results: Results) -> str | None:
@@ -177,7 +179,7 @@ def figure_caller(results: Results) -> str | None:
     ax.set_ylabel("caller wall time per call (ns, log)")
     ax.set_xlabel("record shape (filtered: a call below the level)")
     ax.set_title("Caller cost per call on pyperf (median, 95% interval)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend_outside(ax)
     fig.tight_layout()
     return _svg(fig)
 
@@ -221,7 +223,7 @@ def figure_latency(results: Results) -> str | None:
         ax.set_yscale("log")
         ax.set_title(f"latency: {case}")
     axes[0][0].set_ylabel("caller latency per call (ns, log)")
-    axes[0][-1].legend(fontsize=8)
+    _legend_outside(axes[0][-1])
     return _svg(fig)
 
 
@@ -244,7 +246,7 @@ def figure_throughput(results: Results) -> str | None:
     ax.set_xlabel("producer threads")
     ax.set_ylabel("records per second (log)")
     ax.set_title("Throughput vs producer threads")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return _svg(fig)
 
 
@@ -268,7 +270,7 @@ def figure_memory(results: Results) -> str | None:
         ax.tick_params(axis="x", labelrotation=15)
     axes[0].set_title("Peak memory under burst / slow sink")
     axes[1].set_title("Queue depth under burst / slow sink")
-    axes[1].legend(fontsize=8)
+    _legend_outside(axes[1])
     return _svg(fig)
 
 
@@ -281,7 +283,7 @@ def figure_crash(results: Results) -> str | None:
     style = Style(results)
     cases = sorted(rows["case"].unique())
     backends = style.backends(rows["backend"])
-    fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases) + 1, 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(cases), figsize=(6.5 * len(cases) + 1, 4.5), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, case in zip(axes[0], cases):
         for i, backend in enumerate(backends):
@@ -291,15 +293,15 @@ def figure_crash(results: Results) -> str | None:
                        marker="x" if style.hatch(backend) else "o", label=style.label(backend))
             if len(values):
                 ax.hlines(np.median(values), i - 0.3, i + 0.3, color="black", linewidth=1)
-        ax.set_xticks(range(len(backends)), [style.label(b) for b in backends], rotation=15)
+        _backend_ticks(ax, [style.label(b) for b in backends])
         ax.set_title(f"records lost per trial: {case}")
         ax.set_ylabel("records lost (per SIGKILL trial; bar = median)")
     return _svg(fig)
 
 
 FIGURES: dict[str, tuple[str, str, Callable[[Results], str | None]]] = {
-    "fig-overhead": ("overhead", "Overhead per backend and logging rate", figure_overhead),
     "fig-sustainable": ("overhead", "Overhead against logging rate (sustainable rate)", figure_sustainable),
+    "fig-overhead": ("overhead", "Overhead per backend and logging rate", figure_overhead),
     "fig-caller": ("caller", "Caller cost per call (pyperf)", figure_caller),
     "fig-latency": ("latency", "Caller latency percentiles", figure_latency),
     "fig-throughput": ("throughput", "Throughput vs producer threads", figure_throughput),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ._figures import Style, _ok, _svg  # first: _figures selects the Agg backend
+from ._figures import Style, _backend_ticks, _ok, _svg  # first: _figures selects the Agg backend
 
 import matplotlib.pyplot as plt  # noqa: E402
 from ._load import Results
@@ -46,7 +46,7 @@ def figure_service(results: Results) -> str | None:
                yerr=np.nan_to_num(_errors(sub.reset_index()), nan=0.0), capsize=3, edgecolor="black",
                linewidth=0.4, color=plt.get_cmap("Blues")(0.4 + 0.5 * i / max(len(cases) - 1, 1)), label=case)
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="null (no logging)")
-    ax.set_xticks(x, [style.label(b) for b in backends], rotation=20)
+    _backend_ticks(ax, [style.label(b) for b in backends])
     ax.set_ylabel("requests/s relative to null")
     ax.set_title("aiohttp service under wrk: requests/s vs null (median, 95% interval)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -141,8 +141,12 @@ def problem_cells(results: Results) -> pd.DataFrame:
     return cells
 
 
-def to_html(table: pd.DataFrame, *, table_id: str = "") -> str:
-    """An escaped HTML table; cells reading failed / not supported / peer get a CSS class."""
+def to_html(table: pd.DataFrame, *, table_id: str = "", fold: bool = False) -> str:
+    """An escaped HTML table; cells reading failed / not supported / peer get a CSS class.
+
+    ``fold``: a cell ``verdict: text`` (ok / defect) shows the verdict and keeps the text behind a
+    ``<details>``, so wide tables of many backends stay within the page.
+    """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     body = []
     for _, row in table.iterrows():
@@ -151,10 +155,17 @@ def to_html(table: pd.DataFrame, *, table_id: str = "") -> str:
             text = str(value)
             css = _css(text)
             attribute = f' class="{css}"' if css else ""
-            cells.append(f"<td{attribute}>{html.escape(text)}</td>")
+            cells.append(f"<td{attribute}>{_folded(text) if fold else html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _folded(text: str) -> str:
+    head, sep, rest = text.partition(": ")
+    if not sep or head not in ("ok", "defect"):
+        return html.escape(text)
+    return f"<details><summary>{html.escape(head)}</summary>{html.escape(rest)}</details>"
 
 
 def _css(text: str) -> str:

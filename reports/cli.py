@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def format_built(results: Results, output: str) -> list[str]:
     """What was built, one line per fact."""
-    from .verdict import choose
+    from .verdict import choose, recommendations
 
     frame = results.frame
     lines = [
@@ -34,6 +34,8 @@ def format_built(results: Results, output: str) -> list[str]:
         (f"  from {results.source}: {len(frame)} records, {frame['backend'].nunique()} backends, "
          f"{frame['scenario'].nunique()} scenarios"),
     ]
+    for answer in recommendations(frame, results.reference_backends, results.baseline_backends):
+        lines.append(f"  recommended at {answer.question}: {answer.recommended or 'cannot decide: ' + answer.missing}")
     for choice in choose(frame, results.baseline_backends):
         lines.append(f"  {choice.need}: {', '.join(choice.backends) or ('no data' if not choice.has_data else 'none')}")
     return lines
@@ -57,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _browser(report: str, screenshot: str) -> int:
     from ._browser import BrowserError, check_page
-    from ._build import SECTION_IDS
+    from ._build import DECISION_IDS, SECTION_IDS
 
     if not os.path.exists(report):
         print(f"reports: no report at {report!r} (build it first: python -m reports build ...)", file=sys.stderr)
         return 2
     try:
-        lines = check_page(report, screenshot, SECTION_IDS)
+        lines = check_page(report, screenshot, (*SECTION_IDS, *DECISION_IDS))
     except BrowserError as exc:
         print(f"reports: {exc}", file=sys.stderr)
         return 1

@@ -34,11 +34,28 @@ def _section(page: str, section_id: str) -> str:
 
 
 def _choice_row(page: str, need: str) -> tuple[str, str]:
-    """(qualifying backends, sentence) of one "choose a backend" row."""
-    choose = _section(page, "choose")
-    match = re.search(rf"<td>{re.escape(need)}</td>\s*<td class=\"backends\">(.*?)</td>\s*<td>(.*?)</td>", choose, re.DOTALL)
+    """(qualifying backends, sentence) of one row of "each need in words"."""
+    words = _section(page, "choose")
+    match = re.search(rf"<td>{re.escape(need)}</td>\s*<td class=\"backends\">(.*?)</td>\s*<td>(.*?)</td>", words, re.DOTALL)
     assert match, f"no row {need!r}"
     return match.group(1).strip(), match.group(2).strip()
+
+
+def _matrix_cells(page: str) -> dict[str, list[str]]:
+    """backend label -> the matrix row's cell summaries (mark and number), left to right."""
+    table = re.search(r'<table id="matrix">(.*?)</table>', page, re.DOTALL)
+    assert table, "no decision matrix"
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>\s*<td>(.*?)</td>(.*?)</tr>", table.group(1), re.DOTALL):
+        rows[row[0]] = re.findall(r"<summary>(.*?)</summary>", row[1])
+    return rows
+
+
+def _recommended(page: str) -> list[tuple[str, str, str]]:
+    """(question, recommended, runners-up) rows of the recommendations table."""
+    table = re.search(r'<table id="recommend">(.*?)</table>', page, re.DOTALL)
+    assert table, "no recommendations"
+    return re.findall(r'<tr><td>(.*?)</td>\s*<td class="backends">(.*?)</td><td>(.*?)</td></tr>', table.group(1))
 
 
 def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
@@ -67,58 +84,76 @@ def test_figures_draw_the_intervals_as_error_bars(tmp_path: pathlib.Path, name: 
     assert with_bars.count("<path") > without.count("<path"), f"{name}: no error bars drawn"
 
 
-def test_verdict_follows_the_fixture(tmp_path: pathlib.Path) -> None:
-    page_b = _build(tmp_path / "b", fastest="thread-queue")
-    page_c = _build(tmp_path / "c", fastest="sync")
-    assert _choice_row(page_b, "Lowest overhead")[0] == "thread-queue"
-    assert _choice_row(page_c, "Lowest overhead")[0] == "sync"
-    sentence = _choice_row(page_c, "Lowest overhead")[1]
-    assert "1.00%" in sentence and "rate=1/unit" in sentence  # cites the measured figure
+@pytest.mark.parametrize("fastest", ["thread-queue", "sync"])
+def test_recommendation_follows_the_fixture(tmp_path: pathlib.Path, fastest: str) -> None:
+    """The report's recommendation is ``advise``'s answer: the backend the fixture made fastest."""
+    from reports.advise import Question, advise
+
+    page = _build(tmp_path, fastest=fastest)
+    question, recommended, runners = _recommended(page)[0]
+    assert recommended == fastest and fastest not in runners.split(", ")
+    results = reports.load_results(tmp_path / "results")
+    rate = verdict.reference_rate(results.frame)
+    assert rate is not None and question == f"{rate:,.0f} lines/s"
+    answer = advise(results.frame, Question(rate), results.reference_backends)
+    assert answer.recommended == recommended and ", ".join(answer.order[1:3]) == runners
 
 
-def test_other_verdict_rows_match_the_fixture(tmp_path: pathlib.Path) -> None:
+def test_decision_matrix_marks_each_need(tmp_path: pathlib.Path) -> None:
     page = _build(tmp_path)
-    assert _choice_row(page, "No loss on crash (SIGKILL)")[0] == "sync"  # only sync lost 0 on every kill
-    crash_why = _choice_row(page, "No loss on crash (SIGKILL)")[1]
-    assert "asyncio failed" in crash_why and "thread-queue lost up to 7" in crash_why
-    # service at 5 lines: asyncio 0.93x best, thread-queue 0.90x tied with it; loop lag (5 vs 15 ms) separates them
-    backends, why = _choice_row(page, "asyncio application")
-    assert backends == "asyncio", why
-    assert "statistically tied: thread-queue 0.90x (0.86 to 0.94)" in why and "lines=5/request" in why
-    assert "loop lag p99 at rate=10000/s: 5.000 ms" in why and "null floor 1.000 ms" in why
-    # thread-queue tore lines in multi-process rotation
-    assert _choice_row(page, "Several processes writing one file")[0] == "asyncio, fastlog (peer), sync"
-    # asyncio never dropped under drop policies; sync has no queue
-    backends, why = _choice_row(page, "Bounded memory under a slow disk")
-    assert backends == "fastlog (peer), thread-queue"
-    assert "caller stalls" in why and "sync: drop_new not supported" in why
+    cells = _matrix_cells(page)
+    assert set(cells) == {"sync", "thread-queue", "asyncio", "fastlog (peer)"}  # null is the baseline: no row
+    titles = [c.title for c in verdict.columns(100_000.0)]
+    assert all(len(row) == len(titles) for row in cells.values())
+    no_loss = titles.index("no loss when the process dies")
+    assert cells["sync"][no_loss].startswith("✓ 0 lost")
+    assert cells["thread-queue"][no_loss].startswith("✗ up to 7 lost")
+    assert cells["asyncio"][no_loss].startswith("! failed")  # its burst cell failed
+    processes = titles.index("several processes, one rotating file")
+    assert cells["thread-queue"][processes] == "✗ 2 bad lines" and cells["sync"][processes] == "✓ 0 bad lines"
+    lag = titles.index("asyncio: loop lag p99, highest rate")  # fastlog 3 ms at 10 000/s, no interval: alone best
+    assert cells["fastlog (peer)"][lag].startswith("★") and cells["asyncio"][lag].startswith("·")
+    slow = titles.index("bounded memory under a slow disk")
+    assert cells["sync"][slow].startswith("–") and cells["thread-queue"][slow].startswith("✓")
+    assert cells["asyncio"][slow].startswith("✗")  # never dropped under a drop policy
+    overhead = titles.index("overhead at 100,000 lines/s (1 line/unit)")
+    assert cells["thread-queue"][overhead] == "✓ +1.0%" and cells["asyncio"][overhead] == "✗ +8.0%"
+    # the details behind a cell: the interval and how it was obtained
+    assert "+1.0% [+0.6, +1.4]: measured at rate=1/unit" in _section(page, "choose")
+    assert '<tr class="peer"><td>fastlog (peer)</td>' in page  # peers muted
+
+
+def test_need_rows_in_words_match_the_matrix(tmp_path: pathlib.Path) -> None:
+    page = _build(tmp_path)
+    assert _choice_row(page, "no loss when the process dies")[0] == "sync"
+    assert _choice_row(page, "several processes, one rotating file")[0] == "sync, asyncio, fastlog (peer)"
+    backends, why = _choice_row(page, "bounded memory under a slow disk")
+    assert backends == "thread-queue, fastlog (peer)" and "caller stalls" in why
 
 
 def test_verdict_functions_are_pure_over_the_frame(tmp_path: pathlib.Path) -> None:
     results = reports.load_results(write_results(tmp_path, fastest="asyncio"))
     before = results.frame.copy()
-    choice = verdict.lowest_overhead(results.frame)
-    assert choice.backends == ("asyncio",) and choice.has_data
+    verdict.matrix(results.frame)
+    answers = verdict.recommendations(results.frame, results.reference_backends)
+    assert answers[0].recommended == "asyncio"
     assert results.frame.equals(before)
-    tied = results.frame.copy()
-    mask = (tied["scenario"] == "overhead") & (tied["case"] == "rate=1/unit") & (tied["backend"] == "thread-queue")
-    tied.loc[mask, ["value", "low", "high"]] = [1.2, 0.8, 1.6]  # overlaps asyncio's 0.6..1.4
-    assert verdict.lowest_overhead(tied).backends == ("asyncio", "thread-queue")
 
 
 def test_missing_data_says_so(tmp_path: pathlib.Path) -> None:
     page = _build(tmp_path, without=("overhead", "crash", "faults", "loop_lag", "service"))
-    assert _choice_row(page, "Lowest overhead")[0] == "no data"
-    assert "no data: scenario overhead not run" in _choice_row(page, "Lowest overhead")[1]
-    assert "no data: scenario crash not run" in _choice_row(page, "No loss on crash (SIGKILL)")[1]
-    assert "no data: scenarios service and loop_lag not run" in _choice_row(page, "asyncio application")[1]
-    assert "loop_lag not run" in _choice_row(_build(tmp_path / "lagless", without=("loop_lag",)),
-                                             "asyncio application")[1]
+    assert "cannot decide: scenario overhead not run" in _section(page, "choose")
+    assert "no data: scenario crash not run" in _choice_row(page, "no loss when the process dies")[1]
+    assert "no data: scenario loop_lag not run" in _choice_row(page, "asyncio: loop lag p99, highest rate")[1]
     assert "no data: scenario overhead not run" in _section(page, "fig-overhead")
     assert "no data: scenario faults not run" in _section(page, "faults")
     assert page.count("<svg") == 4  # caller, latency, throughput, memory still drawn
     assert "no data: scenario service not run" in _section(page, "fig-service")
-    assert _choice_row(page, "Several processes writing one file")[0] == "asyncio, fastlog (peer), sync"
+    assert _choice_row(page, "several processes, one rotating file")[0] == "sync, asyncio, fastlog (peer)"
+    crashless = _build(tmp_path / "crashless", without=("crash",))
+    rows = _recommended(crashless)
+    assert rows and all("no loss" not in question for question, _, _ in rows)  # that one cannot decide
+    assert "scenario crash not run (--no-loss needs it" in _section(crashless, "choose")
 
 
 def test_peers_and_cell_statuses_are_marked(tmp_path: pathlib.Path) -> None:
@@ -130,8 +165,8 @@ def test_peers_and_cell_statuses_are_marked(tmp_path: pathlib.Path) -> None:
     assert 'class="bad">failed<' in _section(page, "problems")
     assert "not supported" in _section(page, "problems")
     faults = _section(page, "faults")
-    assert "ok: sync: ENOSPC counted as 3 errors" in faults
-    assert "defect: torn 2" in _section(page, "rotation")
+    assert "<details><summary>ok</summary>sync: ENOSPC counted as 3 errors" in faults  # verdict first, text folded
+    assert "<details><summary>defect</summary>torn 2" in _section(page, "rotation")
     assert "raised RuntimeError: child hung" in _section(page, "problems")
     assert "Traceback" not in page  # tracebacks are shortened to their exception line
 
@@ -167,28 +202,10 @@ def test_cli_builds_and_reports_errors(tmp_path: pathlib.Path) -> None:
     done = subprocess.run([sys.executable, "-m", "reports", "build", results_dir, "-o", str(output)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert output.exists() and "Lowest overhead: sync" in done.stdout
+    assert output.exists() and "recommended at 100,000 lines/s: sync" in done.stdout
     missing = subprocess.run([sys.executable, "-m", "reports", "build", str(tmp_path / "nope")],
                              capture_output=True, text=True, check=False)
     assert missing.returncode == 2 and "no results.json" in missing.stderr
-
-
-def test_asyncio_row_says_no_difference_when_no_figure_separates_the_backends(tmp_path: pathlib.Path) -> None:
-    frame = reports.load_results(write_results(tmp_path)).frame.copy()
-    for scenario, metric in (("service", "requests_ratio"), ("loop_lag", "lag_p99_ms")):
-        rows = (frame["scenario"] == scenario) & (frame["metric"] == metric)
-        frame.loc[rows, "low"] = 0.0
-        frame.loc[rows, "high"] = 100.0
-    choice = verdict.asyncio_application(frame)
-    assert set(choice.backends) == {"sync", "thread-queue", "asyncio", "fastlog"}
-    assert choice.sentence.count("no difference measured") == 2, choice.sentence
-
-
-def test_asyncio_row_ranks_loop_lag_alone_without_the_service(tmp_path: pathlib.Path) -> None:
-    frame = reports.load_results(write_results(tmp_path, without=("service",))).frame
-    choice = verdict.asyncio_application(frame)
-    assert choice.backends == ("fastlog",) and choice.has_data  # lowest lag at 10 000/s, lags have no interval
-    assert "service not run" in choice.sentence and "others: asyncio 5.000 ms" in choice.sentence
 
 
 def test_tie_rule_names_every_overlapping_backend() -> None:
@@ -201,16 +218,6 @@ def test_tie_rule_names_every_overlapping_backend() -> None:
     assert verdict.tied_best(rows.assign(low=0.0, high=5.0)).no_difference
     with pytest.raises(ValueError):
         verdict.tied_best(rows.iloc[0:0])
-
-
-def test_lowest_overhead_says_no_difference_when_every_interval_overlaps(tmp_path: pathlib.Path) -> None:
-    frame = reports.load_results(write_results(tmp_path)).frame.copy()
-    mask = (frame["scenario"] == "overhead") & (frame["case"] == "rate=1/unit")
-    frame.loc[mask, "low"] = -50.0
-    frame.loc[mask, "high"] = 50.0
-    choice = verdict.lowest_overhead(frame)
-    assert set(choice.backends) == {"sync", "thread-queue", "asyncio", "fastlog"}
-    assert choice.sentence.startswith("no difference measured")
 
 
 def test_import_reports_needs_no_matplotlib() -> None:
@@ -230,3 +237,18 @@ def test_import_reports_needs_no_matplotlib() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(not any(__import__("shutil").which(n) for n in ("chromium", "chromium-browser", "google-chrome")),
+                    reason="needs Chromium (apt-get install -y chromium)")
+def test_browser_check_fails_a_page_wider_than_the_window(tmp_path: pathlib.Path) -> None:
+    from reports._browser import BrowserError, check_page
+
+    page = _build(tmp_path)
+    (tmp_path / "report.html").write_text(page, encoding="utf-8")
+    lines = check_page(tmp_path / "report.html", tmp_path / "shot.png", SECTION_IDS, width=1400, height=1200)
+    assert "width: 1400 px page in a 1400 px window (no horizontal scroll)" in lines
+    wide = page.replace("<body>", f"<body><pre id=\"too-wide\">{'x' * 400}</pre>")
+    (tmp_path / "wide.html").write_text(wide, encoding="utf-8")
+    with pytest.raises(BrowserError, match=r"wide in a 1400 px window \(horizontal scroll\); sticking out: pre#too-wide"):
+        check_page(tmp_path / "wide.html", tmp_path / "wide.png", SECTION_IDS, width=1400, height=1200)
