@@ -66,7 +66,12 @@ def _rows(frame: pd.DataFrame, scenario: str, backend: str) -> pd.DataFrame:
 
 
 def _num(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+    """A cell as a float, or None when it is missing (None, NaN, NA) or not a number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
 
 
 def lines_per_s(case: str, unit_us: float) -> float | None:
@@ -126,8 +131,9 @@ def overhead_figure(frame: pd.DataFrame, backend: str, rate: float) -> Figure:
             x, y = _num(a[column]), _num(b[column])
             return None if x is None or y is None else x + share * (y - x)
 
-        value, low, high = between("value"), between("low"), between("high")
-        assert value is not None
+        mid, low, high = between("value"), between("low"), between("high")
+        assert mid is not None
+        value = mid
         how = (f"interpolated between {a['case']} ({r0:,.0f} lines/s: {_pct(float(a['value']), _num(a['low']), _num(a['high']))})"
                f" and {b['case']} ({r1:,.0f} lines/s: {_pct(float(b['value']), _num(b['low']), _num(b['high']))})")
     return Figure(backend, value, low, high, _pct(value, low, high), _target(low, high), how)
@@ -235,7 +241,7 @@ def rss_figure(frame: pd.DataFrame, backend: str, limit_mb: float | None = None)
     ok = rows[(rows["metric"] == "peak_rss_bytes") & (rows["status"] == "ok") & rows["value"].notna()]
     if ok.empty:
         return _absent(backend, _cell_status(rows), _first_detail(rows) or "no peak_rss_bytes measured")
-    worst = ok.loc[ok["value"].idxmax()]
+    worst = ok.sort_values("value").iloc[-1]
     value = float(worst["value"]) / MIB
     low, high = (None if _num(worst[c]) is None else float(worst[c]) / MIB for c in ("low", "high"))
     interval = f" [{low:.1f}, {high:.1f}]" if low is not None and high is not None else ""
