@@ -254,6 +254,58 @@ def test_compare_reports_but_never_fails_figures_without_an_interval(tmp_path: P
     assert out.count("unjudged") == 2 and "[no interval] -> 5e+05 [4.5e+05, 5.5e+05]" in out
 
 
+def _p50(backend: str, value: float, case: str = "steady") -> dict[str, Any]:
+    return _rec("latency", backend, case, "p50_ns", value, low=value * 0.97, high=value * 1.03, unit="ns")
+
+
+def _kinds(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, str]:
+    """backend -> kind of its finding, comparing the record lists in memory."""
+    return {f.text.split(" / ")[1]: f.kind for f in _compare(old, new)}
+
+
+def test_compare_allows_for_a_machine_slower_as_a_whole() -> None:
+    old = [_p50("null", 340.0), _p50("sync", 10_000.0), _p50("mmap", 2_000.0)]
+    new = [_p50("null", 700.0), _p50("sync", 20_000.0), _p50("mmap", 6_000.0)]  # mmap: 3x while null 2x
+    kinds = _kinds(old, new)
+    assert kinds == {"null": "baseline moved", "sync": "within drift", "mmap": "regression"}
+
+
+def test_compare_allowance_is_how_much_null_moved_either_way() -> None:
+    old = [_p50("null", 800.0), _p50("sync", 10_000.0)]
+    new = [_p50("null", 540.0), _p50("sync", 12_500.0)]  # null 48% faster: sync's +25% is within 10% + 48%
+    assert _kinds(old, new) == {"null": "improvement", "sync": "within drift"}
+    assert [f.kind for f in _compare(old[1:], new[1:])] == ["regression"]  # no null in the runs: plain rule
+
+
+def test_compare_uses_nulls_steady_case_for_a_case_null_cannot_run() -> None:
+    old = [_p50("null", 340.0), _p50("sync", 10_000.0, "rotating")]
+    new = [_p50("null", 700.0), _p50("sync", 20_000.0, "rotating")]
+    assert _kinds(old, new)["sync"] == "within drift"
+
+
+def test_compare_leaves_tails_of_a_stalled_cell_and_contended_throughput_unjudged() -> None:
+    def tail(value: float) -> dict[str, Any]:
+        return _rec("latency", "sync", "paced", "p99_ns", value, low=value * 0.9, high=value * 1.1, unit="ns")
+
+    def stalls(count: float) -> dict[str, Any]:
+        return _rec("latency", "sync", "paced", "stalls", count, unit="count")
+
+    def threads(n: int, value: float) -> dict[str, Any]:
+        return _rec("throughput", "sync", f"threads={n}", "records_per_s", value, low=value * 0.95,
+                    high=value * 1.05, unit="records/s")
+
+    assert [f.kind for f in _compare([tail(5e4), stalls(0)], [tail(1e6), stalls(3)])] == ["stalled"]
+    assert [f.kind for f in _compare([tail(5e4), stalls(0)], [tail(1e6), stalls(0)])] == ["regression"]
+    assert [f.kind for f in _compare([threads(4, 5e4)], [threads(4, 3e4)])] == ["contended"]
+    assert [f.kind for f in _compare([threads(1, 5e4)], [threads(1, 3e4)])] == ["regression"]
+
+
+def _compare(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Any]:
+    from harness.compare import compare
+
+    return compare(store.to_frame(old), store.to_frame(new))
+
+
 @pytest.mark.parametrize(
     ("records", "code"),
     [

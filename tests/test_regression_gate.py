@@ -1,25 +1,25 @@
-"""The regression gate end to end: every judged figure has an interval, planted regressions are flagged.
+"""The regression gate end to end: same-commit runs compare clean, planted regressions are flagged.
 
-One quick run (``python -m harness run --quick``, each cell in its own process, as CI runs them) of
-two reference backends and three planted regressions (``tests/planted.py``: ``hiccup`` sleeps 20 µs
-every 100 calls, ``bloated`` holds an extra 20 MiB, ``slower`` spins 30% of a ``sync`` call in every
-call) over the scenarios whose figures ``compare`` judges by interval (latency, throughput, memory).
-Each planted backend's rows, renamed to ``sync``, are compared with the run's ``sync`` rows and must be
-flagged in the scenario the regression lives in.
-
-Not here: same-commit runs comparing clean. Measured (docs/regression-gate.md), they do not yet:
-drift between runs of a few minutes moves figures beyond their within-run intervals, so issue 20's
-"three same-commit runs compare clean" is still open; a test asserting it would fail today.
+Three quick runs of the same commit (``python -m harness run --quick``, each cell in its own process, as
+CI runs them) of ``null`` (the baseline ``compare`` judges timings against) and ``sync`` over the
+scenarios whose figures ``compare`` judges by interval (latency, throughput, memory). Every pair of
+runs must compare clean: that is the gate's false-alarm rate, measured where CI runs. The first run
+also carries three planted regressions (``tests/planted.py``: ``hiccup`` sleeps 20 µs every 100 calls,
+``bloated`` holds an extra 20 MiB, ``slower`` spins 30% of a ``sync`` call in every call); each planted
+backend's rows, renamed to ``sync``, are compared with that run's ``sync`` rows (``null`` on both
+sides) and must be flagged in the scenario the regression lives in.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from harness import store
@@ -27,7 +27,8 @@ from harness.compare import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = str(Path(__file__).resolve().parent)
-BACKENDS = ("sync", "thread-queue")
+BACKENDS = ("null", "sync")
+RUNS = 3
 SCENARIOS = ("latency", "throughput", "memory")
 #: planted backend -> the scenarios whose figures show it (a 30% slower call shows in latency and in
 #: throughput; either flag is the gate catching it, and which one clears its noise varies from run to run)
@@ -43,16 +44,23 @@ def _run(out: Path, planted: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One run holding the reference backends and every planted one."""
-    out = tmp_path_factory.mktemp("run")
-    _run(out, list(PLANTED))
-    return store.load(str(out))[1]
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """RUNS runs of the same commit, one after the other; the first also holds every planted backend."""
+    frames = []
+    for index in range(RUNS):
+        out = tmp_path_factory.mktemp(f"run{index}")
+        _run(out, list(PLANTED) if index == 0 else [])
+        frames.append(store.load(str(out))[1])
+    return frames
+
+
+def _reference(frame: Any) -> Any:
+    return frame[frame["backend"].isin(BACKENDS)]
 
 
 @pytest.mark.slow
-def test_every_figure_compare_judges_carries_an_interval(run: Any) -> None:
-    frame = run
+def test_every_figure_compare_judges_carries_an_interval(runs: list[Any]) -> None:
+    frame = runs[0]
     judged = frame[(frame["status"] == "ok") & frame["metric"].str.endswith(("_ns", "_bytes", "records_per_s"))]
     assert not judged.empty
     missing = judged[judged["low"].isna() | judged["high"].isna()]
@@ -60,10 +68,20 @@ def test_every_figure_compare_judges_carries_an_interval(run: Any) -> None:
 
 
 @pytest.mark.slow
+def test_same_commit_runs_compare_clean(runs: list[Any]) -> None:
+    alarms = {
+        f"{a + 1} -> {b + 1}": [f.text for f in compare(_reference(runs[a]), _reference(runs[b])) if f.bad]
+        for a, b in itertools.combinations(range(RUNS), 2)
+    }
+    assert not any(alarms.values()), alarms
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("planted", "scenarios"), list(PLANTED.items()))
-def test_planted_regressions_are_flagged(run: Any, planted: str, scenarios: tuple[str, ...]) -> None:
+def test_planted_regressions_are_flagged(runs: list[Any], planted: str, scenarios: tuple[str, ...]) -> None:
+    run = runs[0]
+    baseline = run[run["backend"] == "null"]
     regressed = run[run["backend"] == planted].assign(backend="sync")
-    sync = run[run["backend"] == "sync"]
-    flagged = [f for f in compare(sync, regressed) if f.bad]
+    flagged = [f for f in compare(_reference(run), pd.concat([baseline, regressed])) if f.bad]
     assert any(f.text.startswith(tuple(f"{scenario} / sync" for scenario in scenarios)) for f in flagged), \
         f"{planted} not flagged in {' or '.join(scenarios)}: {[f.text for f in flagged]}"
