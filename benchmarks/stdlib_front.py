@@ -73,7 +73,7 @@ def make_row(row: str, directory: str) -> tuple[Any, Callable[[], None]]:
     return logger, flush
 
 
-def time_one(logger: Any, flush: Callable[[], None], workload: str, calls: int) -> float:
+def measure_one(logger: Any, flush: Callable[[], None], workload: str, calls: int) -> float:
     call = WORKLOADS[workload]
     for _ in range(calls // 10):
         call(logger)
@@ -114,7 +114,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for row in rows:
                 for workload in WORKLOADS:
-                    results.setdefault((row, workload), []).append(time_one(*made[row], workload, args.calls))
+                    results.setdefault((row, workload), []).append(measure_one(*made[row], workload, args.calls))
     print(f"python {sys.version.split()[0]}; caller CPU ns per call, median [min..max] of {args.rounds} interleaved "
           f"rounds x {args.calls} calls")
     print(f"{'row':<26}" + "".join(f"{w:>26}" for w in WORKLOADS))
