@@ -10,7 +10,8 @@
 ``path``, ``sample``, ``on_pressure``) and returns a :class:`Logger`;
 ``log.set_level(level)`` changes its level at run time. ``loggers.Handler``
 is a ``logging.Handler`` owning its logger, for ``logging.config.dictConfig``
-(``"class": "loggers.Handler"``; ``loggers._bridge``).
+(``"class": "loggers.Handler"``; ``loggers._bridge``); ``loggers.accelerate()``
+makes stdlib ``Logger`` calls skip the ``LogRecord`` on their way to it (``loggers._accelerate``).
 Loggers drain at interpreter exit and at a ``multiprocessing`` worker's exit
 (``loggers._lifecycle``); ``drain_on_signals(signal.SIGTERM)`` is the opt-in
 graceful stop for SIGTERM (``loggers._lifecycle.signals``; ``drain_on_loop_signals`` in
@@ -41,6 +42,7 @@ __all__ = [
     "STAT_KEYS",
     "WARNING",
     "Logger",
+    "accelerate",
     "Options",
     "backend_class",
     "create",
@@ -62,11 +64,17 @@ BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
 
 
 def __getattr__(name: str) -> Any:
-    """``loggers.Handler`` (``loggers._bridge``), imported on first use: ``import logging`` is not cheap."""
+    """``loggers.Handler`` (``loggers._bridge``) and ``loggers.accelerate`` (``loggers._accelerate``: stdlib
+    ``logging`` calls into logbench handlers without a ``LogRecord``), imported on first use: ``import logging``
+    is not cheap."""
     if name == "Handler":
         from ._bridge import Handler
 
         return Handler
+    if name == "accelerate":
+        from ._accelerate import accelerate
+
+        return accelerate
     raise AttributeError(f"module 'loggers' has no attribute {name!r}")
 
 

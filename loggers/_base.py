@@ -9,6 +9,13 @@ context manager); a backend supplies only the hand-off and its lifecycle:
     Must never raise into the application (only ``KeyboardInterrupt`` and
     ``SystemExit`` may propagate); a record it cannot take is counted in
     ``dropped``. After ``close()`` it drops and counts.
+``_handoff_args(ts_ns, level, msg, fields, args)`` (optional)
+    The same for a record whose message is ``msg % args`` (the stdlib front
+    ends, ``loggers._accelerate``): ``msg`` is an exact ``str`` and ``args``
+    a non-empty tuple of ``LATE_FORMAT_TYPES`` values, so formatting it later
+    gives the same text. A backend with a writer passes ``args`` on and its
+    encoder formats (``JsonLinesEncoder.encode(..., args)``); the default
+    formats now, in the caller, and calls ``_handoff``.
 ``flush(timeout=None) -> bool``
     True once every record logged before the call has been handed to the OS
     (``os.write`` returned), False if ``timeout`` seconds passed first.
@@ -65,6 +72,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from ._message import format_message
 from ._options import (
     COMMON_OPTIONS,
     CRITICAL,
@@ -258,6 +266,10 @@ class Logger(abc.ABC):
     #: method or, one call less per record, binds it in ``__init__`` (a queued backend: its queue's ``put``).
     _handoff: Callable[[int, int, object, Mapping[str, object]], None]
 
+    def _handoff_args(self, ts_ns: int, level: int, msg: str, fields: Mapping[str, object], args: tuple[object, ...]) -> None:
+        """Take one record whose message is ``msg % args`` (module docstring); default: format here."""
+        self._handoff(ts_ns, level, format_message(msg, args), fields)
+
     @abc.abstractmethod
     def flush(self, timeout: float | None = None) -> bool:
         """True once every earlier record reached the OS; False on timeout."""
@@ -335,6 +347,14 @@ class Logger(abc.ABC):
         """Entry for the bridge: the level filter, then the hand-off."""
         if level >= self._min_level:
             self._handoff(ts_ns, level, msg, fields)
+
+    def _handoff_record_args(
+        self, ts_ns: int, level: int, msg: str, fields: Mapping[str, object], args: tuple[object, ...]
+    ) -> None:
+        """Entry for the bridge and the accelerated front end, message ``msg % args``: the level filter, then
+        ``_handoff_args`` (``sample=`` replaces this on the instance, as it does ``_handoff_record``)."""
+        if level >= self._min_level:
+            self._handoff_args(ts_ns, level, msg, fields, args)
 
 
 # -- failure reports (stats count every failure; stderr hears of each kind once) -----------

@@ -20,7 +20,11 @@ one fails ``dictConfig`` with the same clear error.
 
 Records go through as with ``Logger.handler()`` (``loggers._bridge``: the
 message, level, time; ``logger``, ``extra=`` fields, ``exc`` and ``stack``
-text). The handler's level is its logger's level: ``setLevel`` (which
+text). A message whose arguments are immutable scalars is formatted by the
+backend's writer (``late_formattable``), others in the caller; a message that
+cannot be formatted is written as ``"'fmt' % (args,) (formatting failed)"``
+(``format_message``), never raised. ``loggers.accelerate()`` (``loggers._accelerate``)
+makes stdlib ``Logger`` calls reach these handlers without building a ``LogRecord``. The handler's level is its logger's level: ``setLevel`` (which
 ``dictConfig`` calls) is ``Logger.set_level`` too, so a record is filtered
 once and the logger's run-time level follows the handler's. ``flush()``
 flushes the logger; ``close()`` (and ``logging.shutdown()`` at exit) closes it,
@@ -30,13 +34,45 @@ which drains it. A formatter is ignored: the record's fields are the format.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
+
+from ._message import LATE_FORMAT_TYPES, format_message
 
 if TYPE_CHECKING:
     from ._base import Logger
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_RECORD_ATTRS = vars(logging.LogRecord("", 0, "", 0, "", (), None))
+_STANDARD_ATTRS = frozenset(_RECORD_ATTRS) | {"message", "asctime"}
+#: A record with exactly this many attributes has no ``extra`` ones (a formatter adds ``message``/``asctime``).
+_PLAIN_RECORD_LEN = len(_RECORD_ATTRS)
+_LATE = LATE_FORMAT_TYPES
+#: What ``Handler.handle`` returns for a record that passed no filters: True on 3.11, the record since 3.12.
+_HANDLE_RETURNS_RECORD = sys.version_info >= (3, 12)
+_FORMATTER = logging.Formatter()  # formatException only: stateless
+_plain_filter = logging.Filterer.filter
+
+
+def exception_text(exc_info: Any) -> str:
+    """The ``exc`` field: the traceback text stdlib's default ``Formatter`` writes for ``exc_info``."""
+    return _FORMATTER.formatException(exc_info)
+
+
+def late_formattable(msg: object, args: object) -> bool:
+    """True if ``msg % args`` may be formatted later, on the writer's side, with the same text.
+
+    ``msg`` an exact ``str`` and ``args`` a tuple of exact ``str``/``int``/``float``/``bool``/``None``
+    (``LATE_FORMAT_TYPES``): immutable values whose ``%`` formatting runs no user code. Anything else
+    (a list, a dict, an object with ``__str__``) is formatted in the caller, as stdlib's
+    ``QueueHandler.prepare`` does, so a value changed after the call is written as it was.
+    """
+    if type(msg) is not str or type(args) is not tuple:
+        return False
+    for arg in args:
+        if type(arg) not in _LATE:
+            return False
+    return True
 
 
 class _NoLock:
@@ -81,30 +117,53 @@ class BridgeHandler(logging.Handler):
         super().__init__(level)
         self._target = target
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._filter_overridden = cls.filter is not _plain_filter
+
+    _filter_overridden = False
+
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            msg = record.getMessage()
-        except Exception:
-            msg = f"{record.msg!r} % {record.args!r} (formatting failed)"
+        """The record as ``(ts, level, message, fields)`` to the target logger; its level filter applies.
+
+        Fields: ``logger``, then ``extra=`` attributes (only looked for when the record has more
+        attributes than a plain one), ``exc`` and ``stack``. The message is ``format_message(msg, args)``
+        (``getMessage()``); formatted by the target's writer when ``late_formattable``.
+        """
+        attrs = record.__dict__
         fields: dict[str, object] = {"logger": record.name}
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS:
-                fields[key] = value
-        if record.exc_info and record.exc_info[0] is not None:
-            fields["exc"] = logging.Formatter().formatException(record.exc_info)
+        if len(attrs) != _PLAIN_RECORD_LEN:
+            for key, value in attrs.items():
+                if key not in _STANDARD_ATTRS:
+                    fields[key] = value
+        exc_info = record.exc_info
+        if exc_info and exc_info[0] is not None:
+            fields["exc"] = exception_text(exc_info)
         if record.stack_info:
             fields["stack"] = record.stack_info
         ts_ns = int(record.created * 1_000_000_000)
-        self._target._handoff_record(ts_ns, record.levelno, msg, fields)
+        msg, args = record.msg, record.args
+        if not args:
+            self._target._handoff_record(ts_ns, record.levelno, msg if type(msg) is str else format_message(msg, args), fields)
+        elif late_formattable(msg, args):
+            self._target._handoff_record_args(ts_ns, record.levelno, msg, fields, args)  # type: ignore[arg-type]
+        else:
+            self._target._handoff_record(ts_ns, record.levelno, format_message(msg, args), fields)
 
     def handle(self, record: logging.LogRecord) -> Any:  # bool on 3.11; the record or False since 3.12
-        """stdlib's ``Handler.handle`` without the lock: filter (a filter may return a new record), then emit."""
-        rv = self.filter(record)
-        if isinstance(rv, logging.LogRecord):
-            record = rv
-        if rv:
-            self.emit(record)
-        return rv
+        """stdlib's ``Handler.handle`` without the lock: filter (a filter may return a new record), then emit.
+
+        Without filters (and ``filter`` not overridden) the filter call is skipped: it would pass.
+        """
+        if self.filters or self._filter_overridden:
+            rv = self.filter(record)
+            if isinstance(rv, logging.LogRecord):
+                record = rv
+            if rv:
+                self.emit(record)
+            return rv
+        self.emit(record)
+        return record if _HANDLE_RETURNS_RECORD else True
 
     def createLock(self) -> None:  # noqa: N802 - stdlib's name
         """The target logger does its own locking; this handler's lock is a no-op (never ``None``)."""

@@ -41,6 +41,7 @@ class ThreadQueueBackend(Logger):
         self._writer = self._make_writer(options)
         self._queue = self._writer.queue
         self._handoff = self._queue.put  # one call less per record
+        self._handoff_args = self._queue.put_args  # type: ignore[method-assign]  # the writer formats ``msg % args``
         _lifecycle.track(self)
         self._start_pressure()
 

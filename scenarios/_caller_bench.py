@@ -6,10 +6,13 @@ worker processes (one ``Runner`` per process). Each record shape is one pyperf
 benchmark, ``bench_time_func`` timing ``loops`` calls of one logging call on a
 logger created once per worker process; the logger is flushed after each timed
 batch, outside the timing, so a queue never carries one sample's records into the next.
+A ``stdlib-<workload>@<front>`` shape times pyperformance's bm_logging workloads through
+stdlib ``logging`` instead (:func:`stdlib_logger`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import shutil
@@ -25,8 +28,49 @@ if __name__ == "__main__":  # run as a script by pyperf: make the project import
 from scenarios._records import RECORD_SHAPES, record_for  # noqa: E402
 
 
+#: pyperformance's bm_logging message, and its three workloads as stdlib calls.
+MESSAGE = "some important information to be logged"
+STDLIB_WORKLOADS: dict[str, Callable[[Any], None]] = {
+    "silent": lambda logger: logger.debug(MESSAGE),
+    "simple": lambda logger: logger.warning(MESSAGE),
+    "format": lambda logger: logger.warning("important: %s", MESSAGE),
+}
+
+
+def stdlib_logger(log: Any, front: str) -> Any:
+    """The stdlib-style logger a ``stdlib-<workload>@<front>`` shape calls, set up as bm_logging does
+    (level WARNING, ``propagate=False``, one handler).
+
+    ``own``: a peer's own logger (``log.stdlib_logger``: stdlib's handlers, picologging as a drop-in);
+    ``bridge``: a ``logging.Logger`` with ``log.handler()``; ``accelerated``: the same after
+    ``loggers.accelerate(logger)``.
+    """
+    if front == "own":
+        logger = log.stdlib_logger
+        logger.setLevel(logging.WARNING)
+        return logger
+    logger = logging.Logger("bench", logging.WARNING)
+    logger.propagate = False
+    logger.addHandler(log.handler())
+    if front == "accelerated":
+        import loggers
+
+        loggers.accelerate(logger)
+    elif front != "bridge":
+        raise ValueError(f"unknown front {front!r}")
+    return logger
+
+
+def _stdlib_call(log: Any, shape: str) -> Callable[[], None]:
+    workload, _, front = shape.removeprefix("stdlib-").partition("@")
+    logger, run = stdlib_logger(log, front), STDLIB_WORKLOADS[workload]
+    return lambda: run(logger)
+
+
 def time_calls(log: Any, shape: str) -> Callable[[int], float]:
     """pyperf's time function for ``shape``: seconds for ``loops`` calls, the flush after them untimed."""
+    if shape.startswith("stdlib-"):
+        return _time_stdlib(log, _stdlib_call(log, shape))
     msg, fields = record_for(shape)
     call = log.debug if shape == "filtered" else log.info
 
@@ -35,6 +79,19 @@ def time_calls(log: Any, shape: str) -> Callable[[int], float]:
         start = counter()
         for _ in range(loops):
             call(msg, **fields)
+        elapsed = counter() - start
+        log.flush(timeout=30.0)
+        return elapsed
+
+    return timed
+
+
+def _time_stdlib(log: Any, call: Callable[[], None]) -> Callable[[int], float]:
+    def timed(loops: int) -> float:
+        counter = time.perf_counter
+        start = counter()
+        for _ in range(loops):
+            call()
         elapsed = counter() - start
         log.flush(timeout=30.0)
         return elapsed

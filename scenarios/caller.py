@@ -4,8 +4,9 @@ For one backend, :func:`run_caller` runs ``scenarios/_caller_bench.py`` under
 ``pyperf.Runner`` in a subprocess (pyperf re-launches its script for calibration
 and worker processes, so it cannot run in this process or under pytest), loads
 the suite it wrote with ``pyperf.BenchmarkSuite.load`` and turns each benchmark
-(one per record shape of :mod:`scenarios._records`) into a ``ns_per_call``
-record: the median of pyperf's values with its distribution-free 95% interval.
+(one per record shape of :mod:`scenarios._records`, plus pyperformance's bm_logging
+workloads through stdlib ``logging``: case ``stdlib=<workload>,front=<front>``, see
+:func:`stdlib_shapes`) into a ``ns_per_call`` record: the median of pyperf's values with its distribution-free 95% interval.
 The suite is kept as ``ARTIFACTS/pyperf/<backend>.json`` when the harness gives
 an artifacts directory, so ``python -m pyperf compare_to OLD/pyperf/mmap.json
 NEW/pyperf/mmap.json`` compares two runs.
@@ -29,10 +30,12 @@ from ._common import Factory, backend_name
 from ._records import RECORD_SHAPES
 from ._stats import median_interval
 
-__all__ = ["PYPERF_OPTIONS", "QUICK_SHAPES", "run_caller"]
+__all__ = ["PYPERF_OPTIONS", "QUICK_SHAPES", "STDLIB_WORKLOADS", "run_caller", "stdlib_shapes"]
 
 #: The quick suite's shapes (CI time): a written small record and a filtered call.
 QUICK_SHAPES = ("small", "filtered")
+#: pyperformance's bm_logging workloads, through stdlib ``logging`` (``stdlib-<workload>@<front>`` shapes).
+STDLIB_WORKLOADS = ("silent", "simple", "format")
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_caller_bench.py")
 #: pyperf options (quick, full): quick keeps a backend to a few seconds; full is pyperf's own default precision.
@@ -67,8 +70,8 @@ def run_caller(
         RuntimeError: pyperf exited non-zero (its stderr in the message).
     """
     name = backend_name(factory, backend)
-    shapes = shapes or (QUICK_SHAPES if quick else RECORD_SHAPES)
     scratch = tempfile.mkdtemp(prefix="logbench-caller-", dir=workdir)
+    shapes = shapes or (QUICK_SHAPES if quick else RECORD_SHAPES) + stdlib_shapes(factory, quick=quick, workdir=scratch)
     factory_pickle = os.path.join(scratch, "factory.pickle")
     with open(factory_pickle, "wb") as file:
         pickle.dump(factory, file)
@@ -81,6 +84,27 @@ def run_caller(
     if done.returncode != 0:
         raise RuntimeError(f"pyperf exited with status {done.returncode}:\n{done.stderr[-4000:]}")
     return _records(output, name, options)
+
+
+def stdlib_shapes(factory: Factory, *, quick: bool, workdir: str) -> tuple[str, ...]:
+    """The ``stdlib-<workload>@<front>`` shapes for ``factory``'s logger (it is created once to tell).
+
+    A peer with its own stdlib-style logger (``stdlib_logger``: stdlib's handlers, picologging)
+    is measured as is (``own``); a logbench logger through the bridge and accelerated; any other
+    peer has no stdlib front. Quick: only ``simple``, accelerated or own.
+    """
+    log = factory(path=os.path.join(workdir, "probe.log"), level="INFO")
+    try:
+        if getattr(log, "stdlib_logger", None) is not None:
+            fronts: tuple[str, ...] = ("own",)
+        elif type(log).__module__.split(".")[0] == "loggers":
+            fronts = ("accelerated",) if quick else ("bridge", "accelerated")
+        else:
+            return ()
+    finally:
+        log.close()
+    workloads = ("simple",) if quick else STDLIB_WORKLOADS
+    return tuple(f"stdlib-{workload}@{front}" for workload in workloads for front in fronts)
 
 
 def _output_path(name: str, scratch: str, artifacts_dir: str | None) -> str:
@@ -107,6 +131,10 @@ def _records(output: str, name: str, options: tuple[str, ...]) -> list[ResultRec
         detail = (f"pyperf {' '.join(options)}: {len(values_ns)} values from {bench.get_nrun()} worker runs, "
                   f"mean {bench.mean() * 1e9:.0f} ns +- {bench.stdev() * 1e9 if len(values_ns) > 1 else 0:.0f} ns; "
                   f"interval covers {estimate.coverage:.0%}")
-        records.append(ResultRecord("caller", name, f"record={shape}", "ns_per_call", estimate.value, "ns",
+        case = f"record={shape}"
+        if shape.startswith("stdlib-"):  # stdlib-simple@accelerated -> stdlib=simple,front=accelerated
+            workload, _, front = shape.removeprefix("stdlib-").partition("@")
+            case = f"stdlib={workload},front={front}"
+        records.append(ResultRecord("caller", name, case, "ns_per_call", estimate.value, "ns",
                                     low=estimate.low, high=estimate.high, detail=detail))
     return records

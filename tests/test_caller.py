@@ -60,4 +60,31 @@ def test_quick_caller_measures_the_quick_shapes(tmp_path: Path) -> None:
     from scenarios.caller import QUICK_SHAPES
 
     records = run_caller(functools.partial(loggers.create, "null"), backend="null", quick=True, workdir=str(tmp_path))
-    assert sorted(r.case for r in records) == sorted(f"record={shape}" for shape in QUICK_SHAPES)
+    assert sorted(r.case for r in records) == sorted(
+        [f"record={shape}" for shape in QUICK_SHAPES] + ["stdlib=simple,front=accelerated"])
+
+
+def test_stdlib_fronts_per_kind_of_logger(tmp_path: Path) -> None:
+    from harness.peers import PEERS, peer_factory
+    from scenarios.caller import stdlib_shapes
+
+    reference = functools.partial(loggers.create, "sync")
+    assert stdlib_shapes(reference, quick=True, workdir=str(tmp_path)) == ("stdlib-simple@accelerated",)
+    full = stdlib_shapes(reference, quick=False, workdir=str(tmp_path))
+    assert len(full) == 6 and "stdlib-format@bridge" in full
+    assert stdlib_shapes(peer_factory("stdlib-file"), quick=False, workdir=str(tmp_path)) == (
+        "stdlib-silent@own", "stdlib-simple@own", "stdlib-format@own")
+    if "structlog-json" in PEERS:
+        assert stdlib_shapes(peer_factory("structlog-json"), quick=True, workdir=str(tmp_path)) == ()
+
+
+def test_stdlib_workloads_on_pyperf(tmp_path: Path) -> None:
+    from harness.peers import peer_factory
+
+    records = run_caller(functools.partial(loggers.create, "thread-queue"), backend="thread-queue", quick=True,
+                         workdir=str(tmp_path), shapes=("stdlib-simple@bridge", "stdlib-simple@accelerated"))
+    by_case = {r.case: r for r in records}
+    assert set(by_case) == {"stdlib=simple,front=bridge", "stdlib=simple,front=accelerated"}
+    peer = run_caller(peer_factory("stdlib-file"), backend="stdlib-file", quick=True, workdir=str(tmp_path),
+                      shapes=("stdlib-format@own",))
+    assert [r.case for r in peer] == ["stdlib=format,front=own"] and peer[0].value > 0

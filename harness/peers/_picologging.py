@@ -66,6 +66,11 @@ class _PicoPeer(PeerLogger):
         self._logger.addHandler(self._entry)
         self._methods = {level: getattr(self._logger, name) for level, name in _METHOD_NAMES.items()}
 
+    @property
+    def stdlib_logger(self) -> Any:
+        """The library's own logger, with this peer's handlers: the caller scenario's stdlib front (``own``)."""
+        return self._logger
+
     def _entry_handler(self) -> Any:
         self._file_handler.setFormatter(PicoJsonFormatter())
         return self._file_handler

@@ -95,6 +95,11 @@ class _StdlibPeer(PeerLogger):
         handler.handleError = self._on_handler_error  # type: ignore[method-assign]
         return handler
 
+    @property
+    def stdlib_logger(self) -> Any:
+        """The library's own logger, with this peer's handlers: the caller scenario's stdlib front (``own``)."""
+        return self._logger
+
     def _entry_handler(self) -> logging.Handler:
         """The handler the logger calls (the file handler; the queue peer puts a QueueHandler first)."""
         return self._file_handler

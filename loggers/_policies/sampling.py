@@ -6,7 +6,7 @@ sampled level that passes the level filter; WARNING and above never get here.
 
 Cost: nothing changes for a logger without ``sample``. With it, the logger's
 methods of the sampled levels (``debug``, ``info``) and its generic entries
-(``log``, the bridge's ``_handoff_record``) are replaced on the instance by
+(``log``, the bridge's ``_handoff_record`` and ``_handoff_record_args``) are replaced on the instance by
 closures that do the usual level check, then one ``next()`` of an
 ``itertools.count`` (atomic in CPython, no lock) and a modulo. A sampled-out
 call costs a filtered call plus that counter; the unsampled levels keep the
@@ -51,6 +51,7 @@ class Sampling:
         table = {level: (counter.__next__, n) for level, (counter, n) in self._counters.items()}
         logger.log = _log_method(logger, table)  # type: ignore[method-assign]
         logger._handoff_record = _record_method(logger, table)  # type: ignore[method-assign]
+        logger._handoff_record_args = _record_args_method(logger, table)  # type: ignore[method-assign]
 
     def sampled_out(self) -> int:
         """Calls of sampled levels that passed the level filter and were not kept."""
@@ -99,3 +100,15 @@ def _record_method(logger: Logger, table: Mapping[int, tuple[Callable[[], int], 
                 logger._handoff(ts_ns, level, msg, fields)
 
     return handoff_record
+
+
+def _record_args_method(logger: Logger, table: Mapping[int, tuple[Callable[[], int], int]]) -> Callable[..., None]:
+    def handoff_record_args(
+        ts_ns: int, level: int, msg: str, fields: Mapping[str, object], args: tuple[object, ...]
+    ) -> None:
+        if level >= logger._min_level:
+            entry = table.get(level)
+            if entry is None or entry[0]() % entry[1] == 0:
+                logger._handoff_args(ts_ns, level, msg, fields, args)
+
+    return handoff_record_args

@@ -12,6 +12,9 @@ Rules (the contract every backend inherits):
 * Field values JSON cannot represent are written as ``repr(value)``; NaN and
   infinities too (as ``"nan"``, ``"inf"``); a value whose ``repr`` raises (or
   recurses) becomes ``"<unrepresentable TypeName>"`` and counts one error.
+* A record may carry ``args`` (the stdlib front ends': ``log.warning("a %s", x)``):
+  its message is then ``format_message(msg, args)``, stdlib's
+  ``LogRecord.getMessage()`` text, formatted here (where the encoder runs).
 * A field named ``ts``, ``level`` or ``msg`` never overwrites the record's own:
   it is written with ``_`` prepended (``msg`` -> ``_msg``), repeated until the
   name is free. Other fields keep call order.
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii
 
+from .._message import format_message
 from .._options import LEVEL_NAMES, level_name
 
 try:
@@ -51,9 +55,8 @@ def _level_part(level: int) -> str:
 
 
 _LEVEL_PARTS = {level: _level_part(level) for level in LEVEL_NAMES}
-_Record = tuple[int, int, object, Mapping[str, object]]
-
-
+#: ``(ts_ns, level, msg, fields)``, or with ``args`` as a fifth item (see :func:`format_message`).
+_Record = tuple[object, ...]
 class JsonLinesEncoder:
     """Encode records to JSON Lines bytes.
 
@@ -69,8 +72,15 @@ class JsonLinesEncoder:
         self._chunks = _make_chunk_encoder(self._fallback)
         self._names: dict[str, str] = {}  # field name -> ',"name":' (bounded, see _MAX_CACHED_NAMES)
 
-    def encode(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> bytes:
-        """Return one record as a line of ASCII bytes ending in ``\\n``; never raises on content."""
+    def encode(
+        self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object], args: object = None
+    ) -> bytes:
+        """Return one record as a line of ASCII bytes ending in ``\\n``; never raises on content.
+
+        ``args`` (not None): the message is ``format_message(msg, args)``.
+        """
+        if args is not None:
+            msg = format_message(msg, args)
         if fields and ("ts" in fields or "level" in fields or "msg" in fields):
             fields = rename_reserved(fields)
         text = msg if type(msg) is str else self._text(msg)
@@ -119,9 +129,9 @@ class JsonLinesEncoder:
         return (text + "\n").encode("ascii")
 
     def encode_many(self, records: Iterable[_Record]) -> list[bytes]:
-        """Encode ``(ts_ns, level, msg, fields)`` tuples, in order."""
+        """Encode ``(ts_ns, level, msg, fields[, args])`` tuples, in order."""
         encode = self.encode
-        return [encode(ts, level, msg, fields) for ts, level, msg, fields in records]
+        return [encode(*record) for record in records]  # type: ignore[arg-type]
 
     def format_ts(self, ts_ns: int) -> str:
         """ISO-8601 UTC with microseconds; the date part is cached per second."""

@@ -49,7 +49,9 @@ from typing import Any
 
 from .._base import CallCounter, Counters
 
-Record = tuple[int, int, object, Any]
+#: ``(ts_ns, level, msg, fields)``, or ``(ts_ns, level, msg, fields, args)`` from :meth:`HandoffQueue.put_args`
+#: (the message is ``msg % args``); consumers pass it on as ``encoder.encode(*record)``.
+Record = tuple[Any, ...]
 BLOCK_POLL_SECONDS = 0.1
 #: Batch size once closed: the drain at close competes for the GIL with every thread still
 #: logging (each record dropped), and each write gives the GIL away; bigger batches, fewer hand-offs.
@@ -102,6 +104,16 @@ class HandoffQueue:
             self._put_slow((ts_ns, level, msg, fields))
             return
         items.append((ts_ns, level, msg, fields))
+        if len(items) >= self.batch_size and not self._wake_pending:
+            self._wake_consumer()
+
+    def put_args(self, ts_ns: int, level: int, msg: object, fields: Any, args: tuple[object, ...]) -> None:
+        """:meth:`put` for a record whose message is ``msg % args`` (a five-item record: the consumer formats)."""
+        items = self._items
+        if self._detour or len(items) >= self.maxsize:
+            self._put_slow((ts_ns, level, msg, fields, args))
+            return
+        items.append((ts_ns, level, msg, fields, args))
         if len(items) >= self.batch_size and not self._wake_pending:
             self._wake_consumer()
 
@@ -311,7 +323,7 @@ class HandoffQueue:
     def oldest_age_ns(self) -> int:
         """Nanoseconds since the oldest queued record was logged (0 when empty); no lock."""
         try:
-            ts_ns = self._items[0][0]
+            ts_ns: int = self._items[0][0]
         except IndexError:
             return 0
         return max(0, time.time_ns() - ts_ns)

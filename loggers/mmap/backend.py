@@ -121,6 +121,7 @@ class MmapBackend(Logger):
             close=self.close,
         )
         self._handoff = self._ring.handoff  # the hot path is the ring's (one call less per record)
+        self._handoff_args = self._ring.handoff  # type: ignore[method-assign]  # the writer process formats
         self._seq_base = 0  # the ring's records before a fork (the parent's)
         self._wake_w = self._ack_r = -1
         self._proc = self._spawn()

@@ -18,7 +18,8 @@ aligned 4-byte halves, the low one (length, kind) first and the tag last:
 small integers are much cheaper to store from Python than one 64-bit word
 (measured 321 vs ~200 ns here), a reader loads the word whole, and a word
 whose tag is not yet stored is simply not committed. ``kind`` is ``MARSHAL`` (``marshal`` of
-``(ts_ns, level, msg, fields)``), ``JSON`` (an already encoded line) or
+``(ts_ns, level, msg, fields)``, or with a fifth item ``args``: the message is
+``msg % args``, formatted by the writer), ``JSON`` (an already encoded line) or
 ``WRAP`` (the rest of the ring is unused; continue at the next lap). The
 stores rely on x86-64 store ordering (TSO) for a *live* reader; after a crash
 the page cache holds every store that was made, in any case.
@@ -218,8 +219,8 @@ def decode(journal: Journal, kind: int, start: int, length: int, encoder: JsonLi
     if kind == JSON:
         return raw
     try:
-        ts_ns, level, msg, fields = marshal.loads(raw)
-        return encoder.encode(ts_ns, level, msg, fields)
+        ts_ns, level, msg, fields, *args = marshal.loads(raw)  # a fifth item: ``args`` (Ring.handoff)
+        return encoder.encode(ts_ns, level, msg, fields, *args[:1])
     except Exception:  # noqa: BLE001 - any malformed record becomes a counted error line
         encoder.errors += 1
         return encoder.encode(0, 40, "<undecodable journal record>", {"bytes": length})

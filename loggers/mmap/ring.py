@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from threading import get_ident
 from typing import TYPE_CHECKING
 
+from .._message import format_message
 from . import journal as jr
 from .drain import BatchLock
 
@@ -64,6 +65,11 @@ MIN_SLOT = 16  # the smallest slot a record takes: header word + 8 bytes
 _dumps = marshal.dumps
 #: One record on its way into the ring: (data, kind, ts_ns, level, msg, fields); ``data`` empty: not encoded yet.
 Record = tuple[bytes, int, int, int, object, Mapping[str, object]]
+
+
+def _text(msg: object, args: tuple[object, ...] | None) -> object:
+    """The message a slow path writes itself (oversize, refused by marshal): ``msg % args`` formatted now."""
+    return msg if args is None else format_message(msg, args)
 
 
 def ring_bytes_for(queue_size: int) -> int:
@@ -114,8 +120,12 @@ class Ring:
 
     # -- the hot path -----------------------------------------------------------------
 
-    def handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        """The owner's ``_handoff``: marshal, then commit under the lock (or defer, write, drop: counted).
+    def handoff(
+        self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object], args: tuple[object, ...] | None = None
+    ) -> None:
+        """The owner's ``_handoff`` and (with ``args``) ``_handoff_args``: marshal, then commit under the lock
+        (or defer, write, drop: counted). With ``args`` the marshalled record has them as a fifth item and
+        the writer formats ``msg % args``; the slow paths take the message formatted here.
 
         The common case is one ``marshal.dumps`` (version 2: no reference tracking,
         ~20% cheaper than 4), the lock, the copy and the header word as two 4-byte
@@ -126,15 +136,18 @@ class Ring:
         (measured: ~90 ns less per call here; docs/hot-path.md).
         """
         try:
-            data = _dumps((ts_ns, level, msg, fields), _MARSHAL_VERSION)  # type: ignore[arg-type]
+            data = _dumps(
+                (ts_ns, level, msg, fields) if args is None else (ts_ns, level, msg, fields, args),  # type: ignore[arg-type]
+                _MARSHAL_VERSION,
+            )
         except Exception:  # noqa: BLE001 - marshal refuses many types (ValueError), or worse: encode instead
-            self.put((b"", _JSON, ts_ns, level, msg, fields))
+            self.put((b"", _JSON, ts_ns, level, _text(msg, args), fields))
             return
         lock = self._lock
         lock.acquire()
         if self.busy:  # this thread is already inside a hand-off (the lock is re-entrant): a signal handler
             try:
-                self.defer((data, _MARSHAL, ts_ns, level, msg, fields))
+                self.defer((data, _MARSHAL, ts_ns, level, _text(msg, args), fields))
             finally:
                 lock.release()
             return
@@ -152,7 +165,7 @@ class Ring:
                 self.head = end
                 self.seq += 1
             else:
-                self.put_inside((data, _MARSHAL, ts_ns, level, msg, fields))
+                self.put_inside((data, _MARSHAL, ts_ns, level, _text(msg, args), fields))
         finally:
             self.busy = False
             lock.release()

@@ -65,6 +65,7 @@ class SubprocessBackend(Logger):
         self._path = os.path.abspath(options.path) if options.path is not None else options.target
         self._queue = HandoffQueue(options.queue_size, options.overflow, options.batch_size)
         self._handoff = self._queue.put  # one call less per record
+        self._handoff_args = self._queue.put_args  # type: ignore[method-assign]  # the writer process formats
         self._init_process_state()
         self._writers = Writers(options, self._path)
         self._writers.start()

@@ -7,7 +7,8 @@ Application -> writer: a sequence of frames, each
 ``!II`` header (payload length in bytes, record count) + payload, where the
 payload is ``marshal.dumps(items)`` of a list whose items are either
 
-* a record tuple ``(ts_ns: int, level: int, msg, fields: dict)`` made of the
+* a record tuple ``(ts_ns: int, level: int, msg, fields: dict)``, or with a fifth
+  item ``args: tuple`` (the message is ``msg % args``, formatted by the writer), made of the
   types ``marshal`` takes (exact ``str``/``int``/``float``/``bool``/``None``/
   ``bytes``/``tuple``/``list``/``dict``/``set``...), encoded by the writer; or
 * ``bytes``: the record's JSON line, already encoded by the application
@@ -83,9 +84,10 @@ def unpack_lines(payload: bytes | bytearray, count: int, encoder: JsonLinesEncod
             if not item.endswith(b"\n") or b"\n" in item[:-1]:
                 raise ValueError("pre-encoded record is not one line")
             lines.append(item)
-        elif type(item) is tuple and len(item) == 4 and type(item[0]) is int and type(item[1]) is int:
+        elif type(item) is tuple and 4 <= len(item) <= 5 and type(item[0]) is int and type(item[1]) is int:
             fields = item[3]
-            lines.append(encode(item[0], item[1], item[2], fields if type(fields) is dict else {}))
+            args = item[4] if len(item) == 5 and type(item[4]) is tuple else None  # put_args: ``msg % args``
+            lines.append(encode(item[0], item[1], item[2], fields if type(fields) is dict else {}, args))
         else:
             raise ValueError("frame holds something that is not a record")
     return lines
