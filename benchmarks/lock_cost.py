@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
-from loggers._sink import FileSink  # noqa: E402
+from loggers import FileSink  # noqa: E402
 
 RECORD = b'{"ts":"2026-01-01T00:00:00.000000Z","level":"INFO","msg":"' + b"x" * 40 + b'","n":1}\n'
 NEVER = 1 << 62

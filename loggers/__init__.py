@@ -10,12 +10,16 @@
 ``path``, ``sample``, ``on_pressure``) and returns a :class:`Logger`;
 ``log.set_level(level)`` changes its level at run time. ``loggers.Handler``
 is a ``logging.Handler`` owning its logger, for ``logging.config.dictConfig``
-(``"class": "loggers.Handler"``; ``loggers._bridge``); ``loggers.accelerate()``
-makes stdlib ``Logger`` calls skip the ``LogRecord`` on their way to it (``loggers._accelerate``).
+(``"class": "loggers.Handler"``; ``loggers._stdlib.bridge``); ``loggers.accelerate()``
+makes stdlib ``Logger`` calls skip the ``LogRecord`` on their way to it (``loggers._stdlib.accelerate``).
 Loggers drain at interpreter exit and at a ``multiprocessing`` worker's exit
 (``loggers._lifecycle``); ``drain_on_signals(signal.SIGTERM)`` is the opt-in
 graceful stop for SIGTERM (``loggers._lifecycle.signals``; ``drain_on_loop_signals`` in
 asyncio programs).
+Building blocks for adapters (the harness measures third-party loggers through
+them, so every contender writes the same lines through the same sink): the
+encoder ``JsonLinesEncoder``, the sink ``FileSink``, ``ErrorReporter`` (rate-limited
+stderr reports), ``CallCounter``, ``build_options`` and ``COMMON_OPTIONS``.
 Standard library only: nothing here imports a third-party package.
 """
 
@@ -24,16 +28,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._base import STAT_KEYS, Logger
-from ._options import CRITICAL, DEBUG, ERROR, INFO, WARNING
-from ._options import OVERFLOW_POLICIES, Options
+from ._base import STAT_KEYS, CallCounter, ErrorReporter, Logger
+from ._options import COMMON_OPTIONS, CRITICAL, DEBUG, ERROR, INFO, WARNING
+from ._options import OVERFLOW_POLICIES, Options, build_options
 
 if TYPE_CHECKING:
+    from ._sink import FileSink as FileSink
+    from ._sink.encoder import JsonLinesEncoder as JsonLinesEncoder
+    from ._stdlib.accelerate import accelerate as accelerate
+    from ._stdlib.bridge import Handler as Handler
     import asyncio
 
 __all__ = [
     "BACKENDS",
+    "COMMON_OPTIONS",
     "CRITICAL",
+    "CallCounter",
+    "ErrorReporter",
+    "FileSink",
+    "JsonLinesEncoder",
+    "build_options",
     "DEBUG",
     "ERROR",
     "INFO",
@@ -63,19 +77,24 @@ _REGISTRY: dict[str, tuple[str, str]] = {
 BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
 
 
+#: public names imported on first use (``import logging`` and the sink are not needed to create a logger)
+_LAZY: dict[str, tuple[str, str]] = {
+    "Handler": ("loggers._stdlib.bridge", "Handler"),
+    "accelerate": ("loggers._stdlib.accelerate", "accelerate"),
+    "FileSink": ("loggers._sink", "FileSink"),
+    "JsonLinesEncoder": ("loggers._sink.encoder", "JsonLinesEncoder"),
+}
+
+
 def __getattr__(name: str) -> Any:
-    """``loggers.Handler`` (``loggers._bridge``) and ``loggers.accelerate`` (``loggers._accelerate``: stdlib
-    ``logging`` calls into logbench handlers without a ``LogRecord``), imported on first use: ``import logging``
-    is not cheap."""
-    if name == "Handler":
-        from ._bridge import Handler
-
-        return Handler
-    if name == "accelerate":
-        from ._accelerate import accelerate
-
-        return accelerate
-    raise AttributeError(f"module 'loggers' has no attribute {name!r}")
+    """``loggers.Handler`` (``loggers._stdlib.bridge``), ``loggers.accelerate`` (``loggers._stdlib.accelerate``:
+    stdlib ``logging`` calls into logbench handlers without a ``LogRecord``) and the sink's building
+    blocks, imported on first use."""
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'loggers' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def backend_class(name: str) -> type[Logger]:

@@ -11,7 +11,7 @@ context manager); a backend supplies only the hand-off and its lifecycle:
     ``dropped``. After ``close()`` it drops and counts.
 ``_handoff_args(ts_ns, level, msg, fields, args)`` (optional)
     The same for a record whose message is ``msg % args`` (the stdlib front
-    ends, ``loggers._accelerate``): ``msg`` is an exact ``str`` and ``args``
+    ends, ``loggers._stdlib.accelerate``): ``msg`` is an exact ``str`` and ``args``
     a non-empty tuple of ``LATE_FORMAT_TYPES`` values, so formatting it later
     gives the same text. A backend with a writer passes ``args`` on and its
     encoder formats (``JsonLinesEncoder.encode(..., args)``); the default
@@ -72,7 +72,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ._message import format_message
+from ._stdlib.message import format_message
 from ._options import (
     COMMON_OPTIONS,
     CRITICAL,
@@ -339,7 +339,7 @@ class Logger(abc.ABC):
         a ``stack`` text) become fields. Closing the handler does not close
         this logger (``loggers.Handler`` owns and closes its own).
         """
-        from ._bridge import BridgeHandler
+        from ._stdlib.bridge import BridgeHandler
 
         return BridgeHandler(self, parse_level(level))
 

@@ -1,4 +1,4 @@
-"""The accelerated stdlib front end (``loggers._accelerate``) against stdlib's own path.
+"""The accelerated stdlib front end (``loggers._stdlib.accelerate``) against stdlib's own path.
 
 The core is a hypothesis suite: one generated sequence of stdlib operations (calls at every
 level with ``%``-arguments of many types, ``extra``, exceptions, ``stack_info``, filters,
@@ -21,10 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import loggers
-from loggers import _accelerate
+from loggers._stdlib import accelerate as _accelerate
 from loggers._base import Logger
-from loggers._bridge import BridgeHandler
-from loggers._message import format_message
+from loggers._stdlib.bridge import BridgeHandler
+from loggers._stdlib.message import format_message
 from loggers._options import build_options
 
 

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from loggers import Logger
-from loggers._options import build_options
+from loggers import build_options
 
 from ._common import Key, PeerLogger, loguru_log_files, parse_flat_line, parse_loguru_line
 

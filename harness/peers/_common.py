@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from loggers import _lifecycle
-from loggers._base import CallCounter, Logger
-from loggers._base import ErrorReporter
-from loggers._options import Options
+from loggers import CallCounter, Logger
+from loggers import ErrorReporter
+from loggers import Options
 
 #: ``(writer, seq)`` of one log line, or None when the line is not a record carrying both.
 Key = tuple[int, int]

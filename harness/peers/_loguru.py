@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from loggers import _lifecycle
-from loggers._options import COMMON_OPTIONS, Options
+from loggers import COMMON_OPTIONS, Options
 
 from ._common import PeerLogger, describe, loguru_flat_record, loguru_log_files, parse_loguru_line
 

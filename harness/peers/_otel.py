@@ -73,10 +73,10 @@ from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs import export as otel_export
 
 from loggers import _lifecycle
-from loggers._sink.encoder import JsonLinesEncoder
-from loggers._base import ErrorReporter
-from loggers._options import Options
-from loggers._sink import FileSink
+from loggers import JsonLinesEncoder
+from loggers import ErrorReporter
+from loggers import Options
+from loggers import FileSink
 
 from ._common import PeerLogger, describe
 from ._stdlib import RECORD_ATTRS, rename_record_attrs

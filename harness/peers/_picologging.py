@@ -26,8 +26,8 @@ import picologging
 import picologging.handlers
 
 from loggers import _lifecycle
-from loggers._sink.encoder import JsonLinesEncoder
-from loggers._options import Options
+from loggers import JsonLinesEncoder
+from loggers import Options
 
 from ._common import PeerLogger, describe
 from ._stdlib import ListenerQueuePeer, WaitsForRoomOnStop, check_queue_options

@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from loggers import _lifecycle
-from loggers._sink.encoder import JsonLinesEncoder
-from loggers._options import COMMON_OPTIONS, Options
+from loggers import JsonLinesEncoder
+from loggers import COMMON_OPTIONS, Options
 
 from ._common import PeerLogger, describe
 

@@ -32,7 +32,7 @@ from typing import IO, Any, cast
 
 import structlog
 
-from loggers._options import Options
+from loggers import Options
 
 from ._common import PeerLogger, describe
 

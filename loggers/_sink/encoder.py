@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii
 
-from .._message import format_message
+from .._stdlib.message import format_message
 from .._options import LEVEL_NAMES, level_name
 
 try:

@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 from threading import get_ident
 from typing import TYPE_CHECKING
 
-from .._message import format_message
+from .._stdlib.message import format_message
 from . import journal as jr
 from .drain import BatchLock
 

@@ -5,7 +5,7 @@
 
 After :func:`accelerate`, a stdlib call (``debug`` ... ``critical``, ``fatal``,
 ``log``; ``exception``, ``warn`` and ``LoggerAdapter`` go through them) whose
-records all end in logbench handlers (:class:`loggers._bridge.BridgeHandler`:
+records all end in logbench handlers (:class:`loggers._stdlib.bridge.BridgeHandler`:
 ``log.handler()``, ``loggers.Handler``) goes from stdlib's own level check
 (``isEnabledFor``: levels, ``disabled``, ``logging.disable``) straight to the
 backend's hand-off: no ``LogRecord``, no ``findCaller``, no handler lock, and
@@ -52,12 +52,12 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._bridge import _STANDARD_ATTRS, BridgeHandler, exception_text, late_formattable
-from ._message import LATE_FORMAT_TYPES as _LATE
-from ._message import format_message
+from .bridge import _STANDARD_ATTRS, BridgeHandler, exception_text, late_formattable
+from .message import LATE_FORMAT_TYPES as _LATE
+from .message import format_message
 
 if TYPE_CHECKING:
-    from ._base import Logger as Target
+    from .._base import Logger as Target
 
 __all__ = ["accelerate"]
 
@@ -135,7 +135,7 @@ class _Plan:
 
 
 def _plain_entry(target: Target) -> bool:
-    from ._base import Logger
+    from .._base import Logger
 
     cls, own = type(target), vars(target)
     return (cls._handoff_record is Logger._handoff_record and cls._handoff_record_args is Logger._handoff_record_args
@@ -227,7 +227,7 @@ def _level_method(name: str, level: int) -> Callable[..., None]:
             standard(self, msg, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"stdlib's ``Logger.{name}``, accelerated (``loggers._accelerate``)."
+    method.__doc__ = f"stdlib's ``Logger.{name}``, accelerated (``loggers._stdlib.accelerate``)."
     return method
 
 
@@ -240,7 +240,7 @@ def _log_method() -> Callable[..., None]:
         if type(level) is not int or self.isEnabledFor(level):  # not an int: stdlib raises or ignores it
             standard(self, level, msg, *args, **kwargs)
 
-    log.__doc__ = "stdlib's ``Logger.log``, accelerated (``loggers._accelerate``)."
+    log.__doc__ = "stdlib's ``Logger.log``, accelerated (``loggers._stdlib.accelerate``)."
     return log
 
 

@@ -18,12 +18,12 @@ of ``loggers.create`` (``path`` or ``stream``, ``queue_size``, ``sample``,
 ``on_pressure`` as ``"ext://module.function"`` ...), validated there: a bad
 one fails ``dictConfig`` with the same clear error.
 
-Records go through as with ``Logger.handler()`` (``loggers._bridge``: the
+Records go through as with ``Logger.handler()`` (``loggers._stdlib.bridge``: the
 message, level, time; ``logger``, ``extra=`` fields, ``exc`` and ``stack``
 text). A message whose arguments are immutable scalars is formatted by the
 backend's writer (``late_formattable``), others in the caller; a message that
 cannot be formatted is written as ``"'fmt' % (args,) (formatting failed)"``
-(``format_message``), never raised. ``loggers.accelerate()`` (``loggers._accelerate``)
+(``format_message``), never raised. ``loggers.accelerate()`` (``loggers._stdlib.accelerate``)
 makes stdlib ``Logger`` calls reach these handlers without building a ``LogRecord``. The handler's level is its logger's level: ``setLevel`` (which
 ``dictConfig`` calls) is ``Logger.set_level`` too, so a record is filtered
 once and the logger's run-time level follows the handler's. ``flush()``
@@ -37,10 +37,10 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._message import LATE_FORMAT_TYPES, format_message
+from .message import LATE_FORMAT_TYPES, format_message
 
 if TYPE_CHECKING:
-    from ._base import Logger
+    from .._base import Logger
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRS = vars(logging.LogRecord("", 0, "", 0, "", (), None))
@@ -184,7 +184,7 @@ class Handler(BridgeHandler):
     """
 
     def __init__(self, backend: str, level: int | str = logging.NOTSET, **options: Any) -> None:
-        from . import create
+        from .. import create
 
         number = logging._checkLevel(level)  # type: ignore[attr-defined]  # stdlib's names, custom ones too
         logger = create(backend, level=number, **options)
