@@ -52,14 +52,22 @@ def tests(session: nox.Session) -> None:
     ``nox -s tests`` runs 3.11, 3.12 and 3.13 (``nox -s tests-3.13`` one of them). Tests marked
     ``slow`` (many-trial SIGKILL, multi-process rotation and fault-catalogue runs: the same code
     paths as the fast tests, repeated) run on the default interpreter only, to keep CI within its
-    budget; every other test runs on all three. ``nox -s tests-3.13 -- -q`` runs all of them there.
+    budget; so do ``INTERPRETER_NEUTRAL`` test files (the report, ``advise``, the harness's command
+    line, the verifiers, statistics, asv definitions and layout checks: pandas and matplotlib code, no
+    interpreter-specific path). Every other test runs on all three. ``nox -s tests-3.13 -- -q`` runs
+    all of them there.
     """
     session.install("-e", ".[harness,dev,peers]")
     _try_picologging(session)
     args = session.posargs or ["-q"]
     if session.python != PYTHON and not session.posargs:
-        args = [*args, "-m", "not slow"]
+        args = [*args, "-m", "not slow", *(f"--ignore={path}" for path in INTERPRETER_NEUTRAL)]
     session.run("pytest", *args)
+
+
+#: test files run on the default interpreter only (see ``tests``)
+INTERPRETER_NEUTRAL = ("tests/test_reports.py", "tests/test_advise.py", "tests/test_harness.py", "tests/test_layout.py",
+                       "tests/test_verify.py", "tests/test_stats.py", "tests/test_benchmarks.py")
 
 
 def _try_picologging(session: nox.Session) -> None:

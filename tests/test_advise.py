@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -130,3 +131,36 @@ def test_question_validates(tmp_path: pathlib.Path) -> None:
 def test_help_says_what_it_does() -> None:
     done = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, check=True)
     assert re.search(r"advise\s+recommend a backend for your log rate", done.stdout)
+
+
+WORKLOAD = '''
+import time
+
+
+def unit():
+    """About 20 us of the user's own work (a busy loop, so the unit is the same on any machine load)."""
+    until = time.perf_counter_ns() + 20_000
+    while time.perf_counter_ns() < until:
+        pass
+'''
+
+
+@pytest.mark.slow
+def test_users_workload_run_then_advise_end_to_end(tmp_path: pathlib.Path) -> None:
+    """The issue's own path: a workload module of the user's, ``logbench run --workload``, ``logbench advise``."""
+    (tmp_path / "userwork.py").write_text(WORKLOAD, encoding="utf-8")
+    root = pathlib.Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{root}"}
+    out = tmp_path / "R"
+    run = subprocess.run([sys.executable, "-m", "harness", "run", "--quick", "--workload", "userwork:unit",
+                          "--backends", "sync", "mmap", "--scenarios", "overhead", "crash", "--out", str(out)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "workload: userwork:unit" in run.stdout
+    done = subprocess.run([sys.executable, "-m", "harness", "advise", str(out), "--rate", "20000", "--no-loss"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"recommended: (sync|mmap)", lines[0]), lines[0]
+    assert "wall overhead at 20,000 lines/s" in done.stdout and "records lost when the process dies" in done.stdout
+    assert re.search(r"[+-]\d+\.\d% \[[+-]?\d+\.\d, [+-]?\d+\.\d\]", done.stdout), done.stdout  # a figure with its interval
