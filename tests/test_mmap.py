@@ -418,3 +418,23 @@ def test_close_called_inside_a_hand_off_runs_after_it(tmp_path: Path) -> None:
     assert [(r["msg"], r["seq"]) for r in read_records(path)] == [("outer", 0), ("from repr", 1)]
     stats = log.stats()
     assert (stats["emitted"], stats["written"], stats["dropped"]) == (3, 2, 1)
+
+
+def test_a_wrap_word_without_its_record_is_not_pending(tmp_path: Path) -> None:
+    """An application killed between the ``WRAP`` store and its record's commit leaves a committed
+    ``WRAP`` word and nothing after it: no record waits (CI once counted that as pending)."""
+    journal = jr.Journal.try_own(str(tmp_path / "j"))
+    assert journal is not None
+    try:
+        journal.reset(4096)
+        q, tail = journal.q, 4096 - 64  # a wrap 64 bytes before the end of the first lap
+        q[jr.TAIL] = tail
+        q[(jr.HEADER_BYTES + (tail & 4095)) >> 3] = (jr.tag_of(tail) << 32) | jr.WRAP
+        assert not journal.has_pending()
+        lap = tail + 64  # the record the application did not get to commit, committed after all
+        payload = b'{"msg":"x"}'
+        q[(jr.HEADER_BYTES + 8) >> 3] = int.from_bytes(payload[:8].ljust(8, b" "), "little")
+        q[(jr.HEADER_BYTES + (lap & 4095)) >> 3] = (jr.tag_of(lap) << 32) | (len(payload) << 2) | jr.JSON
+        assert journal.has_pending()
+    finally:
+        journal.release(unlink=True)

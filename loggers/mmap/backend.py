@@ -268,7 +268,7 @@ class MmapBackend(Logger):
     def _drain_here(self) -> None:
         """Under ``_lock`` with no writer running: write what the journal still holds."""
         q = self._q
-        if q[jr.INTENT_END] > q[jr.TAIL] or self._journal.committed_end(q[jr.TAIL]) > q[jr.TAIL]:
+        if q[jr.INTENT_END] > q[jr.TAIL] or self._journal.has_pending():
             self._drainer.drain_all(None)
 
     def _replace_dead_writer(self) -> None:

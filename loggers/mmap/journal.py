@@ -127,22 +127,9 @@ class Journal:
         self.q[S_MAGIC] = MAGIC
 
     def has_pending(self) -> bool:
-        return self.q[S_MAGIC] == MAGIC and self.ring > 0 and self.committed_end(self.q[TAIL]) != self.q[TAIL]
-
-    def committed_end(self, pos: int) -> int:
-        """Position after the last committed record reachable from ``pos`` (tags decide)."""
-        end = pos
-        for _kind, _start, _length, end in self.records(pos, None):
-            pass
-        return self.wrap_follow(end)
-
-    def wrap_follow(self, pos: int) -> int:
-        """``pos``, or the next lap's start when a committed ``WRAP`` word sits there."""
-        off = pos & (self.ring - 1)
-        word = self.q[(HEADER_BYTES + off) >> 3]
-        if word >> 32 == tag_of(pos) and word & 3 == WRAP:
-            return pos + self.ring - off
-        return pos
+        """True when a committed record waits after ``TAIL``. A ``WRAP`` word with no committed record
+        after it (the application died between the two stores) is not one: it holds no data."""
+        return self.q[S_MAGIC] == MAGIC and self.ring > 0 and next(self.records(self.q[TAIL], None), None) is not None
 
     def records(self, pos: int, limit: int | None) -> Iterator[tuple[int, int, int, int]]:
         """Yield ``(kind, payload_offset, length, next_pos)`` of committed records from ``pos``.
