@@ -18,7 +18,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["Figure", "ROTATION_DEFECTS", "TARGET_PCT", "crash_figure", "lines_per_s", "loop_lag_figure",
+__all__ = ["Figure", "ROTATION_DEFECTS", "TARGET_PCT", "crash_figure", "lines_per_s", "loop_lag_figure", "service_figure",
            "multi_process_figure", "overhead_figure", "rss_figure", "slow_disk_figure", "sustainable_figure",
            "sweep"]
 
@@ -227,6 +227,25 @@ def loop_lag_figure(frame: pd.DataFrame, backend: str, rate: float | None = None
     interval = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
     return Figure(backend, value, low, high, f"{value:.2f} ms{interval}", None,
                   f"loop lag p99 at {row['case']} (the measured rate at or above {rate or at:,.0f} lines/s)")
+
+
+#: the service case whose requests/s ratio decides (5 log lines per request: where logging's cost shows)
+SERVICE_CASE = "lines=5/request"
+
+
+def service_figure(frame: pd.DataFrame, backend: str) -> Figure:
+    """The aiohttp service's requests/s as a ratio to ``null``'s, at ``SERVICE_CASE`` (higher is better;
+    the interval is over interleaved repeats against ``null``)."""
+    rows = _rows(frame, "service", backend)
+    ok = rows[(rows["case"] == SERVICE_CASE) & (rows["metric"] == "requests_ratio") & (rows["status"] == "ok")
+              & rows["value"].notna()]
+    if ok.empty:
+        return _absent(backend, _cell_status(rows), _first_detail(rows) or f"no requests_ratio at {SERVICE_CASE}")
+    row = ok.iloc[0]
+    value, low, high = float(row["value"]), _num(row["low"]), _num(row["high"])
+    interval = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+    return Figure(backend, value, low, high, f"{value:.2f}x{interval}", None,
+                  f"aiohttp service under wrk, {SERVICE_CASE}: requests/s as a ratio to null's")
 
 
 def _loop_rate(case: str) -> float:

@@ -10,8 +10,9 @@ The decision, in one home (the report's recommendations call :func:`advise` too)
    ``processes > 1`` — no lost/duplicated/torn/reordered line when several processes write one
    rotating file (rotation ``multi-process``); ``max_rss_mb`` — the worst memory case's whole peak-RSS
    interval below the limit.
-3. Ranking, under the tie rule (:func:`reports._rank.tied_best`): with ``asyncio``, loop lag p99 at
-   the user's rate first (a blocked loop delays every request), then wall overhead at the user's rate
+3. Ranking, under the tie rule (:func:`reports._rank.tied_best`): with ``asyncio``, first the aiohttp
+   service's requests/s as a ratio to ``null`` at 5 lines per request (:func:`reports._needs.service_figure`),
+   then loop lag p99 at the user's rate (a blocked loop delays every request), then wall overhead at the user's rate
    (:func:`reports._needs.overhead_figure`: the measured case, or linear interpolation between the two
    measured rates around it). Among backends tied on one figure the next decides; the best median wins.
 4. Missing data (a scenario not run, a rate outside the measured sweep for a backend that ran) raises
@@ -69,6 +70,7 @@ class Need:
     scenario: str
     figure: Callable[[pd.DataFrame, str], Figure]
     ranked: bool
+    higher_is_better: bool = False
 
 
 def needs(question: Question) -> list[Need]:
@@ -76,6 +78,8 @@ def needs(question: Question) -> list[Need]:
     rate = question.rate
     chosen = []
     if question.asyncio:
+        chosen.append(Need("aiohttp service requests/s, ratio to null (5 lines/request)", "--asyncio", "service",
+                           _needs.service_figure, ranked=True, higher_is_better=True))
         chosen.append(Need(f"loop lag p99 at {rate:,.0f} lines/s (ms)", "--asyncio", "loop_lag",
                            lambda f, b: _needs.loop_lag_figure(f, b, rate), ranked=True))
     chosen.append(Need(f"wall overhead at {rate:,.0f} lines/s", "--rate", "overhead",
@@ -178,7 +182,7 @@ def _winner(backends: list[str], ranked: list[Need], figures: dict[str, dict[str
         rows = _frame([figures[b][need.title] for b in pool])
         if rows.empty:
             continue
-        pool = list(tied_best(rows).backends)
+        pool = list(tied_best(rows, higher_is_better=need.higher_is_better).backends)
         if len(pool) == 1:
             break
     return pool[0]

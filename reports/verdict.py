@@ -38,6 +38,7 @@ class Column:
     scenario: str
     figure: Callable[[pd.DataFrame, str], Figure]
     ranked: bool = False
+    higher_is_better: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +92,8 @@ def columns(rate: float | None) -> tuple[Column, ...]:
         Column("sustainable", "sustainable rate (whole interval < 5%)", "overhead", _needs.sustainable_figure),
         Column("no_loss", "no loss when the process dies", "crash", _needs.crash_figure),
         Column("processes", "several processes, one rotating file", "rotation", _needs.multi_process_figure),
+        Column("service", "asyncio service: requests/s vs null, 5 lines/request", "service", _needs.service_figure,
+               ranked=True, higher_is_better=True),
         Column("asyncio", "asyncio: loop lag p99, highest rate", "loop_lag", _needs.loop_lag_figure, ranked=True),
         Column("rss", "peak RSS, worst memory case", "memory", _needs.rss_figure, ranked=True),
         Column("slow_disk", "bounded memory under a slow disk", "memory", _needs.slow_disk_figure),
@@ -110,19 +113,20 @@ def matrix(frame: pd.DataFrame, baseline: Iterable[str] = ("null",),
     cells: dict[str, dict[str, Cell]] = {b: {} for b in backends}
     for column in cols:
         figures = {b: column.figure(frame, b) for b in backends}
-        best = _best(figures) if column.ranked else set()
+        best = _best(figures, column.higher_is_better) if column.ranked else set()
         for backend, figure in figures.items():
             cells[backend][column.key] = _cell(figure, column, backend in best)
     return cols, cells
 
 
-def _best(figures: dict[str, Figure]) -> set[str]:
+def _best(figures: dict[str, Figure], higher_is_better: bool = False) -> set[str]:
     usable = [f for f in figures.values() if f.usable]
     if not usable:
         return set()
     rows = pd.DataFrame({"backend": [f.backend for f in usable], "value": [f.value for f in usable],
                          "low": [f.low for f in usable], "high": [f.high for f in usable]}, dtype=object)
-    return set(tied_best(rows.astype({"value": float, "low": float, "high": float})).backends)
+    return set(tied_best(rows.astype({"value": float, "low": float, "high": float}),
+                         higher_is_better=higher_is_better).backends)
 
 
 def _cell(figure: Figure, column: Column, best: bool) -> Cell:

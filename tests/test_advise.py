@@ -83,11 +83,23 @@ def test_asyncio_and_processes_and_max_rss(tmp_path: pathlib.Path) -> None:
     assert "fastlog" in peers.order and peers.comparison is None
 
 
+def test_asyncio_ranks_the_service_first_then_loop_lag(tmp_path: pathlib.Path) -> None:
+    frame = reports.load_results(write_results(tmp_path)).frame
+    reference = ("null", "sync", "thread-queue", "asyncio")
+    chatty = (frame["scenario"] == "service") & (frame["case"] == "lines=5/request") & (frame["backend"] == "asyncio")
+    frame.loc[chatty, ["value", "low", "high"]] = [0.60, 0.57, 0.63]  # asyncio serves clearly less at 5 lines
+    advice = advise(frame, Question(10000, asyncio=True), reference)
+    assert advice.recommended == "thread-queue"  # although asyncio's loop lag is the lowest
+    title = next(n.title for n in advice.needs if n.scenario == "service")
+    assert advice.figures["asyncio"][title].text == "0.60x [0.57, 0.63]"
+
+
 @pytest.mark.parametrize(("without", "options", "named"), [
     (("crash",), ["--no-loss"], "scenario crash not run (--no-loss needs it"),
     (("rotation",), ["--processes", "3"], "scenario rotation not run (--processes needs it"),
     (("memory",), ["--max-rss", "64"], "scenario memory not run (--max-rss needs it"),
     (("loop_lag",), ["--asyncio"], "scenario loop_lag not run (--asyncio needs it"),
+    (("service",), ["--asyncio"], "scenario service not run (--asyncio needs it"),
     (("overhead",), [], "scenario overhead not run (--rate needs it"),
 ])
 def test_missing_scenario_exits_2_naming_it(tmp_path: pathlib.Path, without: tuple[str, ...],
