@@ -56,6 +56,19 @@ def test_asv_config_keeps_everything_under_ignored_dot_asv() -> None:
     assert "build" in conf["build_command"][0]
 
 
+#: what the scenarios asv runs import beyond the standard library (asv installs the wheel without extras)
+ASV_NEEDS = {"pyperf": "bench_caller: the caller scenario runs pyperf", "memray": "memory: allocations",
+             "psutil": "child CPU"}
+
+
+def test_asv_environments_install_what_the_benchmarked_scenarios_import() -> None:
+    from asv.util import load_json
+
+    conf = load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    missing = {name: why for name, why in ASV_NEEDS.items() if name not in conf["matrix"]["req"]}
+    assert not missing, missing
+
+
 def test_caller_benchmark_reports_the_caller_scenarios_figure() -> None:
     """asv's caller history is the ``caller`` scenario's pyperf median, not a one-call ``time_`` sample."""
     cache = _common.run_per_backend("caller", "run_caller", ["sync"], shapes=("small", "filtered"))
