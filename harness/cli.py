@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=_positive_int, metavar="N",
                      help="trials per case for scenarios that repeat one (crash: SIGKILLs per kill case); "
                           "a soak is e.g. --scenarios crash --trials 1000 (outside CI; give --timeout room)")
+    run.add_argument("--trials-at-once", type=_positive_int, metavar="K",
+                     help="crash: run K kill trials side by side (a soak's wall time; default 1)")
     compare = command("compare", "compare two result directories; exit 1 on a regression")
     compare.add_argument("old")
     compare.add_argument("new")
@@ -133,9 +135,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     records = run_matrix(backends, scenarios, quick=args.quick, timeout=args.timeout,
                          progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dir=args.out,
-                         scenario_options={**workload, **({"trials": args.trials} if args.trials else {})})
-    if args.trials:
-        meta["trials"] = args.trials
+                         scenario_options={**workload, **_trial_options(args)})
+    meta.update(_trial_options(args))
     meta["finished_at"] = metadata.now_iso()
     meta["elapsed_s"] = round(time.monotonic() - start, 1)
     json_path, csv_path = store.save(args.out, meta, records, overwrite=args.force)
@@ -146,6 +147,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"\nwrote {json_path} and {csv_path}; {len(backends) * len(scenarios)} cells in "
           f"{meta['elapsed_s']:.1f} s", file=sys.stderr)
     return 0
+
+
+def _trial_options(args: argparse.Namespace) -> dict[str, int]:
+    """The ``--trials`` and ``--trials-at-once`` given, as scenario options (and run metadata)."""
+    return {key: value for key, value in (("trials", args.trials), ("trials_at_once", args.trials_at_once)) if value}
 
 
 def _check_workload(workload: str | None, record: str | None) -> dict[str, str]:

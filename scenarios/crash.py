@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ._crash_app import FLUSHED, GO, RETURNED, STARTED, AppSpec, create_progress, open_progress
@@ -91,6 +92,7 @@ def run_crash(
     pool_tasks: int | None = None,
     pool_records: int | None = None,
     parse_line: LineParser | None = None,
+    trials_at_once: int = 1,
 ) -> list[ResultRecord]:
     """Run the crash ``cases`` (default: see below) for ``factory``; see the module docstring.
 
@@ -99,8 +101,12 @@ def run_crash(
     4 tasks x 500 records, and of the stop cases only ``QUICK_STOP_CASES``;
     full a pool of 4 running 8 x 1000, every case. ``parse_line``: how to read
     one line (default: the backend class's ``line_parser`` hook, else logbench
-    JSON Lines); the files read are the ones its ``log_files`` hook lists.
+    JSON Lines); the files read are the ones its ``log_files`` hook lists. ``trials_at_once``:
+    kill trials run side by side, each its own application in its own directory (a soak's
+    wall time; the kill moments stay the seeded ones, the records keep trial order).
     """
+    if trials_at_once < 1:
+        raise ValueError(f"trials_at_once: must be at least 1, got {trials_at_once!r}")
     if cases is None:
         cases = KILL_CASES + EXIT_CASES + (QUICK_STOP_CASES if quick else STOP_CASES)
     unknown = set(cases) - set(KILL_CASES + EXIT_CASES + STOP_CASES)
@@ -128,12 +134,11 @@ def run_crash(
     results: list[ResultRecord] = []
     for case in (case for case in KILL_CASES if case in cases):
         mode = case.split("/", 1)[1]
-        outcomes = []
-        for trial in range(n_trials):
-            delay = rng.uniform(*window)
-            outcome = _trial(factory, info, workdir, mode, delay, common, timeout, parse_line)
-            outcomes.append(outcome)
-            results.append(_trial_record(name, case, trial, outcome))
+        delays = [rng.uniform(*window) for _ in range(n_trials)]
+        with ThreadPoolExecutor(max_workers=trials_at_once) as pool:
+            outcomes = list(pool.map(
+                lambda delay: _trial(factory, info, workdir, mode, delay, common, timeout, parse_line), delays))
+        results += [_trial_record(name, case, trial, outcome) for trial, outcome in enumerate(outcomes)]
         results += _summary_records(name, case, outcomes)
     for case in (case for case in EXIT_CASES if case in cases):
         mode = case.split("/", 1)[1]

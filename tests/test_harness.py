@@ -149,11 +149,27 @@ def test_worker_gives_options_to_a_scenario_that_takes_them(monkeypatch: pytest.
     assert _worker.run_cell(spec)[0]["value"] == -1
 
 
+@pytest.mark.parametrize("option", ["--trials", "--trials-at-once"])
 @pytest.mark.parametrize("bad", ["0", "-3", "many"])
-def test_cli_rejects_a_bad_trial_count(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_rejects_a_bad_trial_count(option: str, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["run", "--scenarios", "crash", "--trials", bad])
-    assert exc.value.code == 2 and "--trials" in capsys.readouterr().err
+        main(["run", "--scenarios", "crash", option, bad])
+    assert exc.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_cli_gives_the_trial_options_to_the_scenarios_and_the_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness import run as run_module
+
+    seen: list[dict[str, Any] | None] = []
+    monkeypatch.setattr(run_module, "run_matrix", lambda *a, scenario_options=None, **k: seen.append(scenario_options) or [])
+    out = tmp_path / "r"
+    assert main(["run", "--backends", "sync", "--scenarios", "crash", "--trials", "7", "--trials-at-once", "3",
+                 "--out", str(out)]) == 0
+    assert seen == [{"trials": 7, "trials_at_once": 3}]
+    meta = json.loads((out / "results.json").read_text())["metadata"]
+    assert (meta["trials"], meta["trials_at_once"]) == (7, 3)
 
 
 def test_run_end_to_end_in_a_subprocess(tmp_path: Path) -> None:

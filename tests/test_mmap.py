@@ -233,13 +233,43 @@ def test_writer_death_while_running_is_repaired(tmp_path: Path, capfd: pytest.Ca
 
 
 def _stall_writer(log: loggers.Logger) -> int:
+    """SIGSTOP the idle writer and return once the kernel shows it stopped (state ``T``)."""
     assert log.flush(timeout=10)
     pid = int(log._proc.pid)  # type: ignore[attr-defined]
     os.kill(pid, signal.SIGSTOP)
     safety = threading.Timer(20.0, _kill_quietly, (pid, signal.SIGCONT))  # never leave it stopped
     safety.daemon = True
     safety.start()
+    deadline = time.monotonic() + 5
+    while _process_state(pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert _process_state(pid) == "T"
     return pid
+
+
+def _process_state(pid: int) -> str:
+    """The one-letter state from ``/proc/PID/stat`` (after the parenthesised command name)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
+def test_an_idle_drainer_takes_no_batch_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer stopped while idle must not hold the batch lock: drop_old needs it (a CI run saw
+    drop_old keep the first records because SIGSTOP landed inside an empty batch)."""
+    path = tmp_path / "app.log"
+    log, _ = _stalled(loggers.create("mmap", path=path))
+    sink = FileSink(str(path))
+    drainer = Drainer(log._journal, sink, batch_size=10, publishes=False, fsync=False)  # type: ignore[attr-defined]
+    locks: list[int] = []
+    real_lockf = fcntl.lockf
+    monkeypatch.setattr(fcntl, "lockf", lambda fd, op, *a: (locks.append(op), real_lockf(fd, op, *a)))
+    assert drainer.drain_once(None) == 0 and locks == []
+    log.info("r", seq=0)
+    assert drainer.drain_once(None) == 1 and locks  # a record to take: the lock is taken
+    monkeypatch.undo()
+    sink.close()
+    log.close()
+    assert _seqs(path) == [0]
 
 
 @pytest.mark.parametrize(("policy", "kept"), [("drop_new", range(100)), ("drop_old", range(900, 1000))])

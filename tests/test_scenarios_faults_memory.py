@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 import importlib
 import inspect
 
@@ -125,6 +126,19 @@ def test_crash_flags_planted_drop_every_100th() -> None:
     assert _by(records, "sigkill/paced", "defect_trials").value == 2  # every trial is judged on its own
     normal = _by(records, "exit/normal", "lost_records")
     assert normal.verdict == "defect" and normal.value == 20  # 2000 records, every 100th dropped
+
+
+def test_crash_trials_side_by_side_keep_their_seeded_kill_moments_and_order() -> None:
+    window = (0.1, 0.2)
+    records = run_crash(planted.drop_every_100, quick=True, trials=4, trials_at_once=2, kill_window_s=window,
+                        cases=("sigkill/paced",), seed=5)
+    rng = random.Random(5)
+    for trial in range(4):
+        record = _by(records, "sigkill/paced", "lost_records", trial)
+        assert record.verdict == "defect" and record.detail.startswith(f"SIGKILL after {rng.uniform(*window):.3f} s")
+    assert _by(records, "sigkill/paced", "defect_trials").value == 4
+    with pytest.raises(ValueError, match="trials_at_once"):
+        run_crash(SYNC, quick=True, trials_at_once=0)
 
 
 def test_crash_queued_backend_loss_is_data_not_defect() -> None:

@@ -62,13 +62,17 @@ class Drainer:
 
     def drain_once(self, limit: int | None, *, wait: bool = True) -> int:
         """Write one batch of committed records before ``limit`` (None: all); return its size,
-        or -1 if ``wait`` is False and another process holds the batch lock.
+        or -1 if ``wait`` is False and another process holds the batch lock. With nothing
+        committed after ``TAIL`` (and no unsettled intent) it returns 0 without taking the lock,
+        so an idle drainer never keeps the application's ``drop_old`` from dropping.
 
         The whole batch (take, intent, write, ``TAIL``) runs under the batch lock, so the
         writer process and the application can both drain without writing a record twice.
         The scan is ``Journal.records`` inlined with the decoding: this is the writer's hot loop.
         """
         j, q = self.journal, self.journal.q
+        if q[jr.INTENT_END] <= q[jr.TAIL] and not j.has_pending():
+            return 0  # nothing to take: no lock (an idle writer stopped by SIGSTOP holds none)
         mm, ring, mask, loads, encode = j.mm, j.ring, j.ring - 1, marshal.loads, self.encoder.encode
         lines: list[bytes] = []
         with BatchLock(j.fd, wait) as held:
