@@ -271,5 +271,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The ``logbench`` console script."""
-    sys.exit(main())
+    """The ``logbench`` console script (and ``python -m harness``). Output piped into a reader that
+    stops early (``logbench compare A B | head``) ends the command quietly, as ``cat`` would, instead
+    of a ``BrokenPipeError`` traceback: the rest of the output goes to ``os.devnull`` (the recipe of
+    Python's ``signal`` documentation), exit code 1."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    sys.exit(code)
