@@ -82,13 +82,15 @@ HOT_PATH = [
     ("loggers._base", "Logger.debug"), ("loggers._base", "Logger.info"), ("loggers._base", "Logger.warning"),
     ("loggers._base", "Logger.error"), ("loggers._base", "Logger.critical"), ("loggers._base", "Logger.log"),
     ("loggers._base", "Logger._handoff_record"), ("loggers._writer.handoff", "HandoffQueue.put"),
-    ("loggers.mmap.backend", "MmapBackend._handoff"), ("loggers.mmap.ring", "Ring.put"),
+    ("loggers.mmap.ring", "Ring.handoff"), ("loggers.mmap.ring", "Ring.put"),
     ("loggers.sync", "SyncBackend._handoff"), ("loggers.sync", "SyncBackend._write_locked"),
 ]
 
 
 def hot_path_digest_in_child(tree: str) -> str:
-    """A digest of the bytecode, constants and names of ``HOT_PATH`` as ``tree`` compiles them."""
+    """A digest of the bytecode, constants and names of ``HOT_PATH`` as ``tree`` compiles them. A
+    function that ``tree`` does not have (an older layout) enters the digest as absent, so two trees
+    that differ there get different digests instead of an error."""
     import hashlib
     import importlib
 
@@ -96,7 +98,11 @@ def hot_path_digest_in_child(tree: str) -> str:
     digest = hashlib.sha256()
     for module, qualname in HOT_PATH:
         owner, name = qualname.split(".")
-        code = getattr(getattr(importlib.import_module(module), owner), name).__code__
+        try:
+            code = getattr(getattr(importlib.import_module(module), owner), name).__code__
+        except (ImportError, AttributeError):
+            digest.update(f"absent: {module}.{qualname}".encode())
+            continue
         digest.update(code.co_code + repr((code.co_consts, code.co_names)).encode())
     return digest.hexdigest()[:16]
 

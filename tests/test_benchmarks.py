@@ -128,3 +128,19 @@ def test_asv_params_are_the_registry() -> None:
 
     assert sorted(_common.BACKENDS) == sorted(loggers.BACKENDS)
     assert sorted(_common.WRITING_BACKENDS) == sorted(b for b in loggers.BACKENDS if loggers.backend_class(b).writes_file)
+
+
+def test_caller_cost_digest_names_functions_that_exist_and_is_stable() -> None:
+    """``benchmarks/caller_cost.py --digest`` hashes the callers' hot path: every function it names must
+    exist (it broke when mmap's hand-off moved to the ring), and the same tree gives the same digest."""
+    import importlib
+
+    from benchmarks import caller_cost
+
+    for module, qualname in caller_cost.HOT_PATH:
+        owner, name = qualname.split(".")
+        assert callable(getattr(getattr(importlib.import_module(module), owner), name)), (module, qualname)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "caller_cost.py"), "--digest", "--base", str(ROOT)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    digests = [line.split()[4] for line in done.stdout.splitlines()]
+    assert len(digests) == 2 and digests[0] == digests[1] and len(digests[0]) == 16, done.stdout
