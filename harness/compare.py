@@ -20,6 +20,12 @@ bytes, lag ms; higher-is-better records/s):
   options), its figure from the first case of that scenario it did run stands in (latency ``rotating``
   allows for ``null``'s ``steady``). Without ``null`` in both runs, the plain threshold applies. Bytes and
   overhead points (A/B-paired within the run) are judged as they are;
+* **and for the kernel**: ``null`` shows the interpreter's speed, not the write path's (``sync``'s p50
+  moved 1.8x between same-commit runs while ``null``'s moved 1-25%). A cell that carries a
+  ``calibration_ns`` record (a fixed encode + write timed between the cell's own repetitions,
+  scenarios/_calibrate.py) has its timings judged relative to it as well: a regression must also hold
+  with the figure divided by its cell's calibration (records/s: multiplied), else ``within drift``.
+  ``calibration_ns`` itself measures the machine: its moves are listed as ``machine moved``, never failing;
 * **not judged, listed**: tail figures (``p99_ns``, ``p99_9_ns``, ``max_ns``) of a cell whose ``stalls``
   record counted stall episodes (calls over 1 ms) in either run (``stalled``: one scheduler stall of a
   few ms decides a tail); and throughput with more than one producer thread (``contended``): on a
@@ -60,6 +66,8 @@ DRIFTING_SUFFIXES = ("_ns", "_ms")
 DRIFTING_METRICS = ("records_per_s",)
 #: tail figures, not judged in a cell that counted stall episodes (its ``stalls`` record)
 TAIL_METRICS = ("p99_ns", "p99_9_ns", "max_ns")
+#: a cell's own measure of the machine (scenarios/_calibrate.py): its timings are judged relative to it too
+CALIBRATION = "calibration_ns"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,10 +125,12 @@ def _drifts(metric: str) -> bool:
 @dataclasses.dataclass(frozen=True)
 class Context:
     """What judging one figure may allow for: BASELINE's same figure in OLD and NEW (rows or None),
-    and the stall episodes counted in the figure's cell in OLD and NEW (or None)."""
+    the stall episodes counted in the figure's cell in OLD and NEW (or None), and the cell's
+    ``calibration_ns`` rows in OLD and NEW (or None)."""
 
     baselines: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     stalls: tuple[float | None, float | None] = (None, None)
+    calibrations: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
 
 
 NO_CONTEXT = Context()
@@ -136,20 +146,26 @@ def _baseline_move(metric: str, baselines: tuple[dict[str, Any] | None, dict[str
     return (max(before, after) / min(before, after) - 1.0) * 100.0
 
 
-def _divided(row: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``row``'s value and interval divided by the baseline's value (its median: the machine's speed)."""
-    base = None if baseline is None else _num(baseline["value"])
+def _divided(row: dict[str, Any], reference: dict[str, Any] | None, *, inverse: bool = False) -> dict[str, Any] | None:
+    """``row``'s value and interval divided by the reference's value (its median: the machine's speed),
+    or multiplied by it when ``inverse`` (a records/s figure against a time per call)."""
+    base = None if reference is None else _num(reference["value"])
     value, interval = _num(row["value"]), _interval(row)
     if base is None or base <= 0 or value is None or interval is None:
         return None
-    return {**row, "value": value / base, "low": interval[0] / base, "high": interval[1] / base}
+    scale = base if inverse else 1.0 / base
+    return {**row, "value": value * scale, "low": interval[0] * scale, "high": interval[1] * scale}
 
 
 def _worse_relative(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: float,
-                    baselines: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> bool:
-    """True if the figure divided by BASELINE's same figure of its own run got worse beyond ``threshold``
-    with intervals apart: a slowdown that a machine slower as a whole does not explain."""
-    old_ratio, new_ratio = _divided(old, baselines[0]), _divided(new, baselines[1])
+                    references: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> bool:
+    """True if the figure divided by a reference of its own run (BASELINE's same figure, or the cell's
+    calibration) got worse beyond ``threshold`` with intervals apart: a slowdown that a machine slower
+    as a whole does not explain. True when the reference is missing on either side."""
+    inverse = _direction(metric) == "higher" and any(
+        ref is not None and str(ref["metric"]) == CALIBRATION for ref in references)
+    old_ratio = _divided(old, references[0], inverse=inverse)
+    new_ratio = _divided(new, references[1], inverse=inverse)
     if old_ratio is None or new_ratio is None:
         return True
     finding = _plain_change(metric, old_ratio, new_ratio, threshold)
@@ -167,6 +183,11 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
 
     A regression by the plain rule is excused (listed, not failing) when the module docstring says so:
     BASELINE's own timing, a move the machine explains, or tails of a cell that saw stalls."""
+    if metric == CALIBRATION:
+        finding = _plain_change(metric, old, new, threshold)
+        if finding is None or finding.kind != "regression":
+            return finding
+        return _relabel(finding, "machine moved", "a calibration measures the machine: this cell's timings allow for it")
     moved = _baseline_move(metric, context.baselines)
     if moved is not None and str(new["backend"]) == BASELINE:
         finding = _plain_change(metric, old, new, threshold)
@@ -182,6 +203,10 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
         return finding
     if moved is not None and not _worse_relative(metric, old, new, threshold, context.baselines):
         return _relabel(finding, "within drift", f"not relative to {BASELINE}: the machine moved with it")
+    if _drifts(metric) and not _worse_relative(metric, old, new, threshold, context.calibrations):
+        before, after = (_num(row["value"]) if row else None for row in context.calibrations)
+        return _relabel(finding, "within drift", f"not relative to this cell's {CALIBRATION} ({before:.4g} -> "
+                                                 f"{after:.4g}): the machine moved with it")
     if metric in HIGHER_IS_BETTER and _producer_threads(str(new["case"])) > 1:
         return _relabel(finding, "contended", "not judged: several producer threads on this machine measure "
                                               "scheduling as much as the backend")
@@ -247,8 +272,10 @@ def _context(key: tuple[str, ...], runs: tuple[dict[tuple[str, ...], dict[str, A
     """What judging figure ``key`` may allow for, from the two runs' indexes and baselines."""
     scenario, backend, case, metric = key
     stall_rows = [run.get((scenario, backend, case, "stalls")) for run in runs]
+    calibrations = [run.get((scenario, backend, case, CALIBRATION)) for run in runs]
     return Context(tuple(b.get((scenario, case, metric)) for b in baselines),  # type: ignore[arg-type]
-                   tuple(None if r is None else _num(r["value"]) for r in stall_rows))  # type: ignore[arg-type]
+                   tuple(None if r is None else _num(r["value"]) for r in stall_rows),  # type: ignore[arg-type]
+                   tuple(r if r is not None and r["status"] == "ok" else None for r in calibrations))  # type: ignore[arg-type]
 
 
 def compare(old: pd.DataFrame, new: pd.DataFrame, threshold: float = 10.0) -> list[Finding]:

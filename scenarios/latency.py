@@ -26,6 +26,11 @@ repetitions (runs of consecutive calls over ``STALL_NS``, 1 ms; in the paced cas
 coordinated-omission correction makes one stall a run of late calls), with the count per repetition
 in its detail.
 
+Calibration: before each repetition, :mod:`scenarios._calibrate` times a fixed encode + write (no
+backend involved) in the case's directory; ``calibration_ns`` per case is its median over the
+repetitions with its interval. ``compare`` judges the case's timings relative to it as well, so a
+machine or kernel that got slower between two runs is not called a regression of the backend.
+
 ``flush``/``close`` are not timed here (the overhead and throughput scenarios
 include them). Each repetition stops early when its share of the time budget
 (``budget_s / repeats``) is spent, checked every 64 calls, so a slow backend
@@ -40,6 +45,8 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from ._calibrate import CALIBRATION_CALLS, Calibration
+from ._calibrate import METRIC as CALIBRATION_METRIC
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._results import ResultRecord
 from ._stats import median_interval, percentile
@@ -78,7 +85,8 @@ def run_latency(
         repeats: repetitions per case (at least 1).
     Returns:
         Per case the metrics of ``PERCENTILES`` in ns (median over repetitions, ``low``/``high`` its
-        95% interval) and ``stalls`` (count, pooled), or one "not supported" record.
+        95% interval), ``stalls`` (count, pooled) and ``calibration_ns`` (the machine's speed beside
+        them), or one "not supported" record.
     Raises:
         ValueError: ``repeats`` below 1.
     """
@@ -100,8 +108,12 @@ def run_latency(
                                             status="not supported", detail=f"TypeError: {exc}"))
                 continue
             per_rep = max((calls // 4 if case == "paced" else calls) // repeats, 1)
+            reps, machine = [], []
             try:
-                reps = [_repetition(log, case, per_rep, rate, budget / repeats) for _ in range(repeats)]
+                with Calibration(tmp) as calibration:
+                    for _ in range(repeats):
+                        machine.append(calibration.sample())
+                        reps.append(_repetition(log, case, per_rep, rate, budget / repeats))
             finally:
                 log.close()
             stats = log.stats()
@@ -110,7 +122,17 @@ def run_latency(
             if case == "paced":
                 detail += f"; {rate:g}/s, measured from the intended start (coordinated-omission corrected)"
             records += _percentile_records(name, case, reps, detail)
+            records.append(_calibration_record(name, case, machine))
     return records
+
+
+def _calibration_record(name: str, case: str, samples: list[int]) -> ResultRecord:
+    """The machine's speed in this case: the calibration's p50 per repetition, median and interval."""
+    est = median_interval(samples)
+    return ResultRecord("latency", name, case, CALIBRATION_METRIC, est.value, "ns", low=est.low, high=est.high,
+                        detail=f"p50 of {CALIBRATION_CALLS} json.dumps + os.write of one line, timed before each of "
+                               f"the {len(samples)} repetitions (the machine, not the backend: compare divides "
+                               f"this case's timings by it); per repetition {samples}")
 
 
 def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float) -> array[int]:

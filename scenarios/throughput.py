@@ -16,6 +16,11 @@ repetition opens and closes a logger, which is what the quick suite's budget lim
 repetition pays its ``close()`` over fewer records than one long run did, so the figures are a little
 lower than a single 20 000-record run's; they are comparable with each other, which the gate needs.
 
+Calibration: in the single-producer case (the one ``compare`` judges; more producers are
+``contended`` on this machine), :mod:`scenarios._calibrate` times a fixed encode + write before each
+repetition; ``calibration_ns`` (threads=1) is its median with its interval, and ``compare`` also judges
+that case's records/s relative to it.
+
 Multi-thread cases run in a spawned child watched by :mod:`scenarios._watchdog`
 (all repetitions of a case in one child):
 a backend that deadlocks when threads log at once (the producers stop making
@@ -29,8 +34,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from ._calibrate import CALIBRATION_CALLS, Calibration
+from ._calibrate import METRIC as CALIBRATION_METRIC
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._proc import ChildFailed
 from ._results import ResultRecord
@@ -84,8 +92,12 @@ def run_throughput(
             per_thread = max(total // repeats // n, 1)
             path = os.path.join(tmp, f"threads{n}")  # repetition r logs to <path>-rep<r>.log
             try:
-                if n == 1:
-                    reps = _case(None, factory, path, n, per_thread, budget, repeats)
+                if n == 1:  # calibrated: the single-producer figure is the one compare judges
+                    with Calibration(tmp) as calibration:
+                        machine: list[int] = []
+                        reps = _case(None, factory, path, n, per_thread, budget, repeats,
+                                     before_each=lambda: machine.append(calibration.sample()))
+                    results.append(_calibration_record(name, n, machine))
                 else:
                     reps = run_watched(_case, n, factory, path, n, per_thread, budget, repeats, stall_s=stall)
             except ChildFailed as exc:
@@ -110,12 +122,26 @@ def _record(name: str, threads: int, reps: list[tuple[int, float, int]]) -> Resu
     )
 
 
+def _calibration_record(name: str, threads: int, samples: list[int]) -> ResultRecord:
+    """The machine's speed beside the case: the calibration's p50 per repetition, median and interval."""
+    est = median_interval(samples)
+    return ResultRecord("throughput", name, f"threads={threads}", CALIBRATION_METRIC, est.value, "ns",
+                        low=est.low, high=est.high,
+                        detail=f"p50 of {CALIBRATION_CALLS} json.dumps + os.write of one line, timed before each of "
+                               f"the {len(samples)} repetitions (the machine, not the backend: compare scales "
+                               f"this case's records/s by it); per repetition {samples}")
+
+
 def _case(
-    heartbeat: Any, factory: Factory, path: str, threads: int, per_thread: int, budget_s: float, repeats: int
+    heartbeat: Any, factory: Factory, path: str, threads: int, per_thread: int, budget_s: float, repeats: int,
+    before_each: Callable[[], object] | None = None,
 ) -> list[tuple[int, float, int]]:
-    """One case's repetitions (in this process, or in a watched child): ``[(logged, seconds, dropped), ...]``."""
+    """One case's repetitions (in this process, or in a watched child): ``[(logged, seconds, dropped), ...]``.
+    ``before_each`` runs before each repetition's logger is opened (the calibration)."""
     reps = []
     for rep in range(repeats):
+        if before_each is not None:
+            before_each()
         log = open_ready(factory, f"{path}-rep{rep}.log")
         logged, elapsed = _run(log, threads, per_thread, budget_s, heartbeat)
         reps.append((logged, elapsed, int(log.stats().get("dropped", 0))))

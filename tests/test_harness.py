@@ -299,6 +299,38 @@ def test_compare_uses_nulls_steady_case_for_a_case_null_cannot_run() -> None:
     assert _kinds(old, new)["sync"] == "within drift"
 
 
+def _calibration(backend: str, value: float, case: str = "steady", scenario: str = "latency") -> dict[str, Any]:
+    return _rec(scenario, backend, case, "calibration_ns", value, low=value * 0.97, high=value * 1.03, unit="ns")
+
+
+def test_compare_judges_a_cells_timings_relative_to_its_calibration_too() -> None:
+    # null barely moved (the interpreter), but the cell's encode + write calibration went 1.8x with sync's p50
+    old = [_p50("null", 300.0), _p50("sync", 7_500.0), _calibration("sync", 4_300.0)]
+    new = [_p50("null", 310.0), _p50("sync", 14_000.0), _calibration("sync", 7_800.0)]
+    findings = {f.text.split(" / ")[1] + " " + f.text.split(" / ")[3].split(":")[0]: f for f in _compare(old, new)}
+    assert findings["sync p50_ns"].kind == "within drift" and not findings["sync p50_ns"].bad
+    assert "calibration_ns (4300 -> 7800)" in findings["sync p50_ns"].text
+    assert findings["sync calibration_ns"].kind == "machine moved" and not findings["sync calibration_ns"].bad
+    # the same slowdown with the calibration steady is the backend's: a regression
+    steady = [*new[:2], _calibration("sync", 4_400.0)]
+    assert [f.kind for f in _compare(old, steady)] == ["regression"]
+    # a calibration on one side only (an older result file): the other rules alone decide
+    assert [f.kind for f in _compare(old[:2], new)] == ["regression"]
+
+
+def test_compare_scales_records_per_s_by_a_calibration_the_other_way() -> None:
+    def rate(value: float) -> dict[str, Any]:
+        return _rec("throughput", "sync", "threads=1", "records_per_s", value, low=value * 0.97,
+                    high=value * 1.03, unit="records/s")
+
+    old = [rate(100_000.0), _calibration("sync", 4_000.0, "threads=1", "throughput")]
+    slower_machine = [rate(55_000.0), _calibration("sync", 7_600.0, "threads=1", "throughput")]
+    assert [f.kind for f in _compare(old, slower_machine) if f.text.startswith("throughput / sync / threads=1 / "
+                                                                              "records")] == ["within drift"]
+    slower_backend = [rate(55_000.0), _calibration("sync", 4_100.0, "threads=1", "throughput")]
+    assert [f.kind for f in _compare(old, slower_backend)] == ["regression"]
+
+
 def test_compare_leaves_tails_of_a_stalled_cell_and_contended_throughput_unjudged() -> None:
     def tail(value: float) -> dict[str, Any]:
         return _rec("latency", "sync", "paced", "p99_ns", value, low=value * 0.9, high=value * 1.1, unit="ns")
@@ -422,3 +454,17 @@ def test_summary_shows_the_service_ratio_and_loop_lag_in_microseconds() -> None:
     header, rule, row = format_summary(frame)
     assert "service 5 lines/req" in header
     assert "0.93x [0.90,0.96]" in row and "0.042 ms" in row
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``logbench compare A B | head``: the reader went away; no BrokenPipeError traceback, exit code 1."""
+    old = [_p50(f"backend-{i}", 1000.0) for i in range(400)]  # 400 regressions: far more than a pipe's buffer
+    new = [_p50(f"backend-{i}", 2000.0) for i in range(400)]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "harness", "compare", *_pair(tmp_path, old, new)], cwd=ROOT,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr

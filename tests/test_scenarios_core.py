@@ -105,6 +105,11 @@ def test_latency_records_are_well_formed(tmp_path: Path) -> None:
             assert "9 repetitions" in record.detail and "coverage 0.961" in record.detail
         stalls = _by(records, case, "stalls")
         assert stalls.unit == "count" and stalls.value is not None and stalls.value >= 0
+        machine = _by(records, case, "calibration_ns")
+        assert machine.unit == "ns" and machine.low is not None and machine.high is not None
+        assert 0 < machine.low <= machine.value <= machine.high, machine
+        assert machine.detail.count(",") >= 8  # one sample per repetition, listed
+    assert not list(tmp_path.rglob("calibration.log"))  # removed with its case
     assert "rotations=0" not in _by(records, "rotating", "p50_ns").detail
     assert "coordinated-omission" in _by(records, "paced", "p99_9_ns").detail
 
@@ -163,8 +168,12 @@ def test_latency_and_throughput_stop_at_their_time_budget(tmp_path: Path) -> Non
 
 
 def test_throughput_records_are_well_formed(tmp_path: Path) -> None:
-    records = run_throughput(SYNC, records=800, threads=(1, 2, 4, 8), workdir=str(tmp_path))
-    _check_records(records, "throughput", "sync")
+    every = run_throughput(SYNC, records=800, threads=(1, 2, 4, 8), workdir=str(tmp_path))
+    _check_records(every, "throughput", "sync")
+    (machine,) = [r for r in every if r.metric == "calibration_ns"]  # the judged single-producer case only
+    assert machine.case == "threads=1" and machine.unit == "ns" and machine.low <= machine.value <= machine.high
+    assert machine.detail.count(",") >= 4  # one sample per repetition
+    records = [r for r in every if r.metric == "records_per_s"]
     assert [r.case for r in records] == ["threads=1", "threads=2", "threads=4", "threads=8"]
     assert all(r.value > 0 and r.unit == "records/s" and "0 dropped" in r.detail for r in records)
     assert all(r.low is not None and r.high is not None and r.low <= r.value <= r.high for r in records)
@@ -174,6 +183,7 @@ def test_throughput_records_are_well_formed(tmp_path: Path) -> None:
 def test_throughput_catches_a_backend_that_sleeps_per_call(tmp_path: Path) -> None:
     """The sleep holds the sink lock, so no thread count gets past 1000 records/s."""
     records = run_throughput(planted.sleepy, backend="sleepy", records=40, threads=(1, 4), workdir=str(tmp_path))
+    records = [r for r in records if r.metric == "records_per_s"]
     assert len(records) == 2 and all(r.value <= 1000.0 for r in records), [r.value for r in records]
 
 
@@ -182,6 +192,7 @@ def test_throughput_turns_a_multi_thread_deadlock_into_a_failed_case(tmp_path: P
     multi-thread cases are killed after ``stall_s`` without progress and recorded as failed."""
     records = run_throughput(planted.second_thread_hangs, backend="hangs", records=2000, threads=(1, 2, 4),
                              stall_s=1.0, workdir=str(tmp_path))
+    records = [r for r in records if r.metric == "records_per_s"]
     assert [r.case for r in records] == ["threads=1", "threads=2", "threads=4"]
     assert records[0].status == "ok" and records[0].value is not None and records[0].value > 0
     for record in records[1:]:

@@ -1,0 +1,70 @@
+"""The machine's speed, measured inside a cell: a fixed piece of logging work timed beside the backend's.
+
+Two runs of the same commit minutes apart can differ as a whole: CPU frequency, steal time on a VM,
+another job, the kernel's write path. ``null`` in the same run shows the interpreter's share of that,
+but not the kernel's: on this 2-core VM ``sync``'s p50 moved 1.8x between runs while ``null``'s moved
+1-25% (docs/regression-gate.md). A calibration timed in the same process, in the same directory,
+between the backend's own repetitions, sees what the backend's calls saw.
+
+The work is what a synchronous logger does for a record and nothing of any backend: ``json.dumps`` of a
+record-sized dict and one ``os.write`` of the line to an ``O_APPEND`` file. Its figure is the p50 of
+``calls`` such writes, in ns. ``compare`` divides a cell's timings by it (harness/compare.py); the figure
+itself measures the machine, so it is never judged as a regression.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+__all__ = ["CALIBRATION_CALLS", "METRIC", "Calibration"]
+
+#: the record metric a calibrated scenario reports per case (ns, median over repetitions with its interval)
+METRIC = "calibration_ns"
+#: timed writes per sample: ~1-2 ms of work here, small beside a repetition
+CALIBRATION_CALLS = 256
+#: the file the writes go to, in the case's directory, truncated past this size
+_MAX_FILE_BYTES = 4 << 20
+
+
+class Calibration:
+    """``with Calibration(directory) as cal: cal.sample()`` -> p50 ns of one encode + write.
+
+    Each ``sample()`` times ``calls`` writes (one ``perf_counter_ns`` pair each) into
+    ``directory/calibration.log``; the file is removed on exit.
+    """
+
+    def __init__(self, directory: str, calls: int = CALIBRATION_CALLS) -> None:
+        if calls < 1:
+            raise ValueError(f"calls: expected at least 1, got {calls!r}")
+        self.path = os.path.join(directory, "calibration.log")
+        self.calls = calls
+        self._fd = -1
+
+    def __enter__(self) -> Calibration:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
+        self._fd = -1
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    def sample(self) -> int:
+        """The p50 (nearest rank) in ns of ``calls`` timed ``json.dumps`` + ``os.write`` of one line."""
+        fd, now, dumps, write = self._fd, time.perf_counter_ns, json.dumps, os.write
+        if os.fstat(fd).st_size > _MAX_FILE_BYTES:
+            os.ftruncate(fd, 0)
+        times = []
+        for seq in range(self.calls):
+            t0 = now()
+            record = {"ts": 1764547200.123456, "level": "info", "msg": "request handled", "seq": seq,
+                      "user": 42, "path": "/api/orders", "status": 200}
+            write(fd, (dumps(record) + "\n").encode())
+            times.append(now() - t0)
+        times.sort()
+        return times[(len(times) - 1) // 2]
