@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -28,6 +29,20 @@ DROP_POLICIES = ("drop_new", "drop_old")
 #: A measured rate within this relative distance of the asked one is used as measured (no interpolation).
 SAME_RATE = 0.02
 MIB = 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class Need:
+    """One need a backend is judged on: ``key`` (the decision matrix's column id, or the ``advise``
+    option that asks for it), a title, the scenario it reads, the figure per backend, and whether it
+    ranks backends (``higher_is_better`` says which way) or filters them (met or not)."""
+
+    key: str
+    title: str
+    scenario: str
+    figure: Callable[[pd.DataFrame, str], Figure]
+    ranked: bool = False
+    higher_is_better: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,12 +22,12 @@ The decision, in one home (the report's recommendations call :func:`advise` too)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 
 from . import _needs
-from ._needs import Figure
+from ._needs import Figure, Need
 from ._rank import tied_best
 
 __all__ = ["Advice", "MissingData", "Question", "advise", "format_advice"]
@@ -61,38 +61,26 @@ class Question:
             raise ValueError(f"max RSS must be > 0 MB, got {self.max_rss_mb!r}")
 
 
-@dataclasses.dataclass(frozen=True)
-class Need:
-    """One need of a question: its title, the scenario it reads, the figure per backend, ranked or a filter."""
-
-    title: str
-    option: str
-    scenario: str
-    figure: Callable[[pd.DataFrame, str], Figure]
-    ranked: bool
-    higher_is_better: bool = False
-
-
 def needs(question: Question) -> list[Need]:
     """The question's needs: ranked figures first, in ranking order, then the filters."""
     rate = question.rate
     chosen = []
     if question.asyncio:
-        chosen.append(Need("aiohttp service requests/s, ratio to null (5 lines/request)", "--asyncio", "service",
+        chosen.append(Need("--asyncio", "aiohttp service requests/s, ratio to null (5 lines/request)", "service",
                            _needs.service_figure, ranked=True, higher_is_better=True))
-        chosen.append(Need(f"loop lag p99 at {rate:,.0f} lines/s (ms)", "--asyncio", "loop_lag",
+        chosen.append(Need("--asyncio", f"loop lag p99 at {rate:,.0f} lines/s (ms)", "loop_lag",
                            lambda f, b: _needs.loop_lag_figure(f, b, rate), ranked=True))
-    chosen.append(Need(f"wall overhead at {rate:,.0f} lines/s", "--rate", "overhead",
+    chosen.append(Need("--rate", f"wall overhead at {rate:,.0f} lines/s", "overhead",
                        lambda f, b: _needs.overhead_figure(f, b, rate), ranked=True))
     if question.no_loss:
-        chosen.append(Need("records lost when the process dies (crash)", "--no-loss", "crash",
+        chosen.append(Need("--no-loss", "records lost when the process dies (crash)", "crash",
                            _needs.crash_figure, ranked=False))
     if question.processes > 1:
-        chosen.append(Need(f"{question.processes} processes writing one rotating file", "--processes", "rotation",
+        chosen.append(Need("--processes", f"{question.processes} processes writing one rotating file", "rotation",
                            _needs.multi_process_figure, ranked=False))
     if question.max_rss_mb is not None:
         limit = question.max_rss_mb
-        chosen.append(Need(f"peak RSS, worst memory case (limit {limit:g} MiB)", "--max-rss", "memory",
+        chosen.append(Need("--max-rss", f"peak RSS, worst memory case (limit {limit:g} MiB)", "memory",
                            lambda f, b: _needs.rss_figure(f, b, limit), ranked=False))
     return chosen
 
@@ -143,11 +131,11 @@ def _gaps(frame: pd.DataFrame, chosen: list[Need], candidates: list[str],
     gaps = []
     for need in chosen:
         if not (frame["scenario"] == need.scenario).any():
-            gaps.append(f"scenario {need.scenario} not run ({need.option} needs it: {need.title})")
+            gaps.append(f"scenario {need.scenario} not run ({need.key} needs it: {need.title})")
             continue
         uncovered = [b for b in candidates if figures[b][need.title].status == "not covered"]
         if uncovered:
-            gaps.append(f"{need.option}: {figures[uncovered[0]][need.title].detail} "
+            gaps.append(f"{need.key}: {figures[uncovered[0]][need.title].detail} "
                         f"(for {', '.join(uncovered)}; run the scenario over a sweep that covers it)")
         elif not any(figures[b][need.title].usable for b in candidates):
             gaps.append(f"scenario {need.scenario} measured no candidate ({need.title})")
@@ -159,9 +147,9 @@ def _why_not(chosen: list[Need], figures: dict[str, Figure]) -> str:
     for need in chosen:
         figure = figures[need.title]
         if not figure.usable:
-            return f"{need.option}: {figure.status} ({figure.detail})"
+            return f"{need.key}: {figure.status} ({figure.detail})"
         if not need.ranked and not figure.meets:
-            return f"does not meet {need.option}: {figure.text}"
+            return f"does not meet {need.key}: {figure.text}"
     return ""
 
 
@@ -230,7 +218,7 @@ def format_advice(advice: Advice) -> list[str]:
     lines.append("measured figures that decided it (median [95% interval]):")
     listed = [b for b in (best, *shown, advice.comparison) if b]
     for need in advice.needs:
-        lines.append(f"  {need.title}{'' if need.ranked else ' [must meet ' + need.option + ']'}:")
+        lines.append(f"  {need.title}{'' if need.ranked else ' [must meet ' + need.key + ']'}:")
         for backend in listed:
             figure = advice.figures[backend][need.title]
             verdict = _verdict(need, figure)

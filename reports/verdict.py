@@ -18,27 +18,15 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from . import _needs
-from ._needs import Figure
+from ._needs import Figure, Need
 from ._rank import Ranking, tied_best
 from .advise import MissingData, Question, advise
 
-__all__ = ["Cell", "Choice", "Column", "Ranking", "Recommendation", "choose", "columns", "matrix",
+__all__ = ["Cell", "Choice", "Ranking", "Recommendation", "choose", "columns", "matrix",
            "recommendations", "reference_rate", "tied_best"]
 
 GATE_CASE = "rate=1/unit"
 QUESTION_PROCESSES = 4
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    """One need of the matrix: title, scenario it reads, the figure per backend, and how it is marked."""
-
-    key: str
-    title: str
-    scenario: str
-    figure: Callable[[pd.DataFrame, str], Figure]
-    ranked: bool = False
-    higher_is_better: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,21 +70,21 @@ def reference_rate(frame: pd.DataFrame, baseline: Iterable[str] = ("null",)) -> 
     return _needs.lines_per_s(GATE_CASE, unit_us)
 
 
-def columns(rate: float | None) -> tuple[Column, ...]:
+def columns(rate: float | None) -> tuple[Need, ...]:
     """The matrix's needs, left to right; overhead at ``rate`` lines/s (the gate case's rate)."""
     shown = f"{rate:,.0f}" if rate else "1 line/unit"
     overhead = (lambda f, b: _needs.overhead_figure(f, b, rate)) if rate else (
         lambda f, b: _needs.overhead_figure(f, b, float("nan")))
     return (
-        Column("overhead", f"overhead at {shown} lines/s (1 line/unit)", "overhead", overhead),
-        Column("sustainable", "sustainable rate (whole interval < 5%)", "overhead", _needs.sustainable_figure),
-        Column("no_loss", "no loss when the process dies", "crash", _needs.crash_figure),
-        Column("processes", "several processes, one rotating file", "rotation", _needs.multi_process_figure),
-        Column("service", "asyncio service: requests/s vs null, 5 lines/request", "service", _needs.service_figure,
+        Need("overhead", f"overhead at {shown} lines/s (1 line/unit)", "overhead", overhead),
+        Need("sustainable", "sustainable rate (whole interval < 5%)", "overhead", _needs.sustainable_figure),
+        Need("no_loss", "no loss when the process dies", "crash", _needs.crash_figure),
+        Need("processes", "several processes, one rotating file", "rotation", _needs.multi_process_figure),
+        Need("service", "asyncio service: requests/s vs null, 5 lines/request", "service", _needs.service_figure,
                ranked=True, higher_is_better=True),
-        Column("asyncio", "asyncio: loop lag p99, highest rate", "loop_lag", _needs.loop_lag_figure, ranked=True),
-        Column("rss", "peak RSS, worst memory case", "memory", _needs.rss_figure, ranked=True),
-        Column("slow_disk", "bounded memory under a slow disk", "memory", _needs.slow_disk_figure),
+        Need("asyncio", "asyncio: loop lag p99, highest rate", "loop_lag", _needs.loop_lag_figure, ranked=True),
+        Need("rss", "peak RSS, worst memory case", "memory", _needs.rss_figure, ranked=True),
+        Need("slow_disk", "bounded memory under a slow disk", "memory", _needs.slow_disk_figure),
     )
 
 
@@ -106,7 +94,7 @@ def _backends(frame: pd.DataFrame, baseline: Iterable[str], order: Callable[[str
 
 
 def matrix(frame: pd.DataFrame, baseline: Iterable[str] = ("null",),
-           order: Callable[[str], object] | None = None) -> tuple[tuple[Column, ...], dict[str, dict[str, Cell]]]:
+           order: Callable[[str], object] | None = None) -> tuple[tuple[Need, ...], dict[str, dict[str, Cell]]]:
     """``(columns, {backend: {column key: Cell}})`` for every non-baseline backend of the run."""
     cols = columns(reference_rate(frame, baseline))
     backends = _backends(frame, baseline, order)
@@ -129,13 +117,13 @@ def _best(figures: dict[str, Figure], higher_is_better: bool = False) -> set[str
                          higher_is_better=higher_is_better).backends)
 
 
-def _cell(figure: Figure, column: Column, best: bool) -> Cell:
+def _cell(figure: Figure, column: Need, best: bool) -> Cell:
     """The mark and the one number (the interval goes to the details, with how it was measured)."""
     cell = _marked(figure, column, best)
     return dataclasses.replace(cell, text=cell.text.split(" [")[0], detail=f"{figure.text}: {figure.detail}")
 
 
-def _marked(figure: Figure, column: Column, best: bool) -> Cell:
+def _marked(figure: Figure, column: Need, best: bool) -> Cell:
     if figure.status == "failed":
         return Cell("!", "failed", figure.detail, "bad")
     if not figure.usable and not (figure.status == "ok" and figure.meets is not None):
