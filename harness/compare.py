@@ -23,8 +23,9 @@ bytes, lag ms; higher-is-better records/s):
 * **and for the kernel**: ``null`` shows the interpreter's speed, not the write path's (``sync``'s p50
   moved 1.8x between same-commit runs while ``null``'s moved 1-25%). A cell that carries a
   ``calibration_ns`` record (a fixed encode + write timed between the cell's own repetitions,
-  scenarios/_calibrate.py) has its timings judged relative to it as well: a regression must also hold
-  with the figure divided by its cell's calibration (records/s: multiplied), else ``within drift``.
+  scenarios/_calibrate.py) has its timings judged relative to it as well when the calibration itself
+  moved beyond its noise (its two intervals apart): a regression must then also hold with the figure
+  divided by its cell's calibration (records/s: multiplied), else ``within drift``.
   ``calibration_ns`` itself measures the machine: its moves are listed as ``machine moved``, never failing;
 * **not judged, listed**: tail figures (``p99_ns``, ``p99_9_ns``, ``max_ns``) of a cell whose ``stalls``
   record counted stall episodes (calls over 1 ms) in either run (``stalled``: one scheduler stall of a
@@ -172,6 +173,17 @@ def _worse_relative(metric: str, old: dict[str, Any], new: dict[str, Any], thres
     return finding is not None and finding.kind == "regression"
 
 
+def _machine_moved(calibrations: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> bool:
+    """True when a cell's calibration moved beyond its own noise between the runs: both sides measured
+    and their intervals apart. A calibration that moved within its noise excuses nothing (its median
+    is then as likely the noise as the machine, and dividing by it would only blur a real change)."""
+    old, new = calibrations
+    if old is None or new is None:
+        return False
+    before, after = _interval(old), _interval(new)
+    return before is not None and after is not None and (after[0] > before[1] or after[1] < before[0])
+
+
 def _relabel(finding: Finding, kind: str, why: str) -> Finding:
     """``finding`` as a non-failing ``kind``, its parenthesis extended by ``why``."""
     return Finding(kind, f"{finding.text[:-1]}; {why})", False)
@@ -203,7 +215,7 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
         return finding
     if moved is not None and not _worse_relative(metric, old, new, threshold, context.baselines):
         return _relabel(finding, "within drift", f"not relative to {BASELINE}: the machine moved with it")
-    if _drifts(metric) and not _worse_relative(metric, old, new, threshold, context.calibrations):
+    if _machine_moved(context.calibrations) and not _worse_relative(metric, old, new, threshold, context.calibrations):
         before, after = (_num(row["value"]) if row else None for row in context.calibrations)
         return _relabel(finding, "within drift", f"not relative to this cell's {CALIBRATION} ({before:.4g} -> "
                                                  f"{after:.4g}): the machine moved with it")

@@ -318,6 +318,20 @@ def test_compare_judges_a_cells_timings_relative_to_its_calibration_too() -> Non
     assert [f.kind for f in _compare(old[:2], new)] == ["regression"]
 
 
+def test_a_calibration_that_moved_within_its_noise_excuses_nothing() -> None:
+    """A gate-test run: ``slower`` (30% on top of sync) moved rotating p50 +22% while its cell's calibration
+    happened to read 14% higher with the two intervals overlapping; dividing by it hid the regression."""
+    def calibration(value: float, low: float, high: float) -> dict[str, Any]:
+        return _rec("latency", "sync", "rotating", "calibration_ns", value, low=low, high=high, unit="ns")
+
+    def p50(value: float, low: float, high: float) -> dict[str, Any]:
+        return _rec("latency", "sync", "rotating", "p50_ns", value, low=low, high=high, unit="ns")
+
+    old = [p50(17_584.0, 16_387.0, 18_293.0), calibration(8_477.0, 8_136.0, 9_986.0)]
+    new = [p50(21_519.0, 19_116.0, 23_876.0), calibration(9_673.0, 8_350.0, 10_100.0)]
+    assert [f.kind for f in _compare(old, new) if "p50_ns" in f.text] == ["regression"]
+
+
 def test_compare_scales_records_per_s_by_a_calibration_the_other_way() -> None:
     def rate(value: float) -> dict[str, Any]:
         return _rec("throughput", "sync", "threads=1", "records_per_s", value, low=value * 0.97,
