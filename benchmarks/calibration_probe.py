@@ -2,10 +2,10 @@
 
     python benchmarks/calibration_probe.py --processes 6 --backends sync thread-queue
 
-Per process and case (the latency scenario's ``steady`` loop of 2 222 calls, its ``paced`` loop of 555
-at 10 000/s): nine repetitions, each after one calibration sample (``scenarios._calibrate``, as the
-latency scenario takes it); printed: the median p50 of the backend's calls, the median calibration
-p50, and their ratio. If the ratio stays put while
+Per process and case (the latency scenario's ``steady`` loop of 2 222 calls, the same with 64 KiB
+rotation, its ``paced`` loop of 555 at 10 000/s): nine repetitions, each after one calibration sample (``scenarios._calibrate``, as the
+latency scenario takes it); printed: the median p50 and p90 of the backend's calls, the median
+calibration p50, and their ratios. If the ratio stays put while
 the p50 moves between processes, dividing by the calibration removes the machine's drift
 (docs/regression-gate.md).
 """
@@ -28,22 +28,24 @@ def measure_in_child(backend: str) -> str:
     from scenarios._calibrate import Calibration
     from scenarios.latency import _paced, _steady
 
-    cases = {"steady": (lambda log: _steady(log, 2222, 0.5), 0),
-             "paced": (lambda log: _paced(log, 555, 10_000.0, 0.5), 100_000)}
+    cases = {"steady": (lambda log: _steady(log, 2222, 0.5), 0, {}),
+             "rotating": (lambda log: _steady(log, 2222, 0.5), 0, {"max_bytes": 64 * 1024, "backup_count": 2}),
+             "paced": (lambda log: _paced(log, 555, 10_000.0, 0.5), 100_000, {})}
     line = [backend]
     with tempfile.TemporaryDirectory() as tmp:
-        for case, (run, interval_ns) in cases.items():
-            log = loggers.create(backend, path=os.path.join(tmp, f"{case}.log"))
-            calls, machine = [], []
+        for case, (run, interval_ns, options) in cases.items():
+            log = loggers.create(backend, path=os.path.join(tmp, f"{case}.log"), **options)
+            p50s, p90s, machine = [], [], []
             with Calibration(tmp) as calibration:
                 for _ in range(9):
-                    machine.append(calibration.sample(interval_ns))
+                    machine.append(calibration.sample(interval_ns, locked=case == "rotating"))
                     samples = sorted(run(log))
-                    calls.append(samples[(len(samples) - 1) // 2])
+                    p50s.append(samples[(len(samples) - 1) // 2])
+                    p90s.append(samples[(len(samples) * 9 - 1) // 10])
                     log.flush()
             log.close()
-            p50, cal = statistics.median(calls), statistics.median(machine)
-            line.append(f"{case} p50 {p50:,.0f} ns, calibration {cal:,.0f} ns, ratio {p50 / cal:.3f}")
+            p50, p90, cal = statistics.median(p50s), statistics.median(p90s), statistics.median(machine)
+            line.append(f"{case} p50 {p50:,.0f} p90 {p90:,.0f} cal {cal:,.0f} ns, ratios {p50 / cal:.3f} {p90 / cal:.3f}")
     return " | ".join(line)
 
 

@@ -14,6 +14,7 @@ itself measures the machine, so it is never judged as a regression.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -54,18 +55,34 @@ class Calibration:
         except OSError:
             pass
 
-    def sample(self, interval_ns: int = 0) -> int:
+    def sample(self, interval_ns: int = 0, *, locked: bool = False) -> int:
         """The p50 (nearest rank) in ns of ``calls`` timed ``json.dumps`` + ``os.write`` of one line.
 
         ``interval_ns`` > 0: paced like the latency scenario's ``paced`` case (spinning on the clock
         until each write is due, ``calls // 4`` writes), since a call made after a pause costs more
-        than one in a tight loop, and by how much moves with the machine too.
+        than one in a tight loop, and by how much moves with the machine too. ``locked``: each write
+        also as a size-rotating writer shared between processes makes it (an exclusive ``flock`` on a
+        lock file, a ``stat`` of the path, the write, the unlock): the syscalls a rotating case pays.
         """
-        fd, now, dumps, write = self._fd, time.perf_counter_ns, json.dumps, os.write
-        if os.fstat(fd).st_size > _MAX_FILE_BYTES:
-            os.ftruncate(fd, 0)
-        times = []
+        if os.fstat(self._fd).st_size > _MAX_FILE_BYTES:
+            os.ftruncate(self._fd, 0)
         calls = max(self.calls // 4, 1) if interval_ns > 0 else self.calls
+        lock_path = self.path + ".lock"
+        lock_fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644) if locked else -1
+        try:
+            times = self._timed(calls, interval_ns, lock_fd)
+        finally:
+            if lock_fd >= 0:
+                os.close(lock_fd)
+                os.unlink(lock_path)
+        times.sort()
+        return times[(len(times) - 1) // 2]
+
+    def _timed(self, calls: int, interval_ns: int, lock_fd: int) -> list[int]:
+        """ns of each of ``calls`` writes (``lock_fd`` >= 0: each under its flock, with a stat)."""
+        fd, path, now, dumps, write, stat, flock = (
+            self._fd, self.path, time.perf_counter_ns, json.dumps, os.write, os.stat, fcntl.flock)
+        times = []
         due = now()
         for seq in range(calls):
             if interval_ns > 0:
@@ -73,9 +90,13 @@ class Calibration:
                 while now() < due:
                     pass
             t0 = now()
+            if lock_fd >= 0:
+                flock(lock_fd, fcntl.LOCK_EX)
+                stat(path)
             record = {"ts": 1764547200.123456, "level": "info", "msg": "request handled", "seq": seq,
                       "user": 42, "path": "/api/orders", "status": 200}
             write(fd, (dumps(record) + "\n").encode())
+            if lock_fd >= 0:
+                flock(lock_fd, fcntl.LOCK_UN)
             times.append(now() - t0)
-        times.sort()
-        return times[(len(times) - 1) // 2]
+        return times

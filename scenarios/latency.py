@@ -27,10 +27,11 @@ coordinated-omission correction makes one stall a run of late calls), with the c
 in its detail.
 
 Calibration: before each repetition, :mod:`scenarios._calibrate` times a fixed encode + write (no
-backend involved) in the case's directory, in the paced case paced at the case's rate;
-``calibration_ns`` per case is its median over the repetitions with its interval. ``compare`` judges
-the case's timings relative to it as well, so a machine or kernel that got slower between two runs
-is not called a regression of the backend.
+backend involved) in the case's directory, in the paced case paced at the case's rate, in the
+rotating case under a ``flock`` with a ``stat`` of the path (what a size-rotating write shared
+between processes pays); ``calibration_ns`` per case is its median over the repetitions with its
+interval. ``compare`` judges the case's timings relative to it as well, so a machine or kernel that
+got slower between two runs is not called a regression of the backend.
 
 ``flush``/``close`` are not timed here (the overhead and throughput scenarios
 include them). Each repetition stops early when its share of the time budget
@@ -113,7 +114,8 @@ def run_latency(
             try:
                 with Calibration(tmp) as calibration:
                     for _ in range(repeats):
-                        machine.append(calibration.sample(int(1e9 / rate) if case == "paced" else 0))
+                        machine.append(calibration.sample(int(1e9 / rate) if case == "paced" else 0,
+                                                          locked=case == "rotating"))
                         reps.append(_repetition(log, case, per_rep, rate, budget / repeats))
             finally:
                 log.close()
@@ -130,7 +132,8 @@ def run_latency(
 def _calibration_record(name: str, case: str, samples: list[int]) -> ResultRecord:
     """The machine's speed in this case: the calibration's p50 per repetition, median and interval."""
     est = median_interval(samples)
-    how = f"{CALIBRATION_CALLS // 4} paced" if case == "paced" else f"{CALIBRATION_CALLS}"
+    how = {"paced": f"{CALIBRATION_CALLS // 4} paced", "rotating": f"{CALIBRATION_CALLS} flock + stat +"}.get(
+        case, f"{CALIBRATION_CALLS}")
     return ResultRecord("latency", name, case, CALIBRATION_METRIC, est.value, "ns", low=est.low, high=est.high,
                         detail=f"p50 of {how} json.dumps + os.write of one line, timed before each of "
                                f"the {len(samples)} repetitions (the machine, not the backend: compare divides "

@@ -109,7 +109,9 @@ def test_latency_records_are_well_formed(tmp_path: Path) -> None:
         assert machine.unit == "ns" and machine.low is not None and machine.high is not None
         assert 0 < machine.low <= machine.value <= machine.high, machine
         assert machine.detail.count(",") >= 8  # one sample per repetition, listed
-    assert not list(tmp_path.rglob("calibration.log"))  # removed with its case
+    assert not list(tmp_path.rglob("calibration.log*"))  # the file and the rotating case's lock file: removed
+    assert "flock + stat" in _by(records, "rotating", "calibration_ns").detail  # as a rotating write pays
+    assert "paced" in _by(records, "paced", "calibration_ns").detail
     assert "rotations=0" not in _by(records, "rotating", "p50_ns").detail
     assert "coordinated-omission" in _by(records, "paced", "p99_9_ns").detail
 
