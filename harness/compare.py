@@ -29,7 +29,8 @@ bytes, lag ms; higher-is-better records/s):
   ``calibration_ns`` itself measures the machine: its moves are listed as ``machine moved``, never failing;
 * **not judged, listed**: tail figures (``p99_ns``, ``p99_9_ns``, ``max_ns``) of a cell whose ``stalls``
   record counted stall episodes (calls over 1 ms) in either run (``stalled``: one scheduler stall of a
-  few ms decides a tail); and throughput with more than one producer thread (``contended``): on a
+  few ms decides a tail), and any percentile ``p`` of a cell where one repetition had (100 - p)% or more
+  of its calls stalled (its ``stalled_calls_pct``; in a paced case one 5 ms stall makes 50 late calls); and throughput with more than one producer thread (``contended``): on a
   2-core machine those figures measure lock and GIL hand-over as much as the backend, and two runs of
   the same commit minutes apart differed by up to 64% with their intervals apart (docs/regression-gate.md).
   The single-thread throughput and every latency percentile of a stall-free cell stay judged;
@@ -67,6 +68,8 @@ DRIFTING_SUFFIXES = ("_ns", "_ms")
 DRIFTING_METRICS = ("records_per_s",)
 #: tail figures, not judged in a cell that counted stall episodes (its ``stalls`` record)
 TAIL_METRICS = ("p99_ns", "p99_9_ns", "max_ns")
+#: percentile metrics -> percentile: not judged where a repetition had over (100 - p)% of its calls stalled
+PERCENTILE_METRICS = {"p50_ns": 50.0, "p90_ns": 90.0, "p99_ns": 99.0, "p99_9_ns": 99.9}
 #: a cell's own measure of the machine (scenarios/_calibrate.py): its timings are judged relative to it too
 CALIBRATION = "calibration_ns"
 
@@ -126,12 +129,14 @@ def _drifts(metric: str) -> bool:
 @dataclasses.dataclass(frozen=True)
 class Context:
     """What judging one figure may allow for: BASELINE's same figure in OLD and NEW (rows or None),
-    the stall episodes counted in the figure's cell in OLD and NEW (or None), and the cell's
-    ``calibration_ns`` rows in OLD and NEW (or None)."""
+    the stall episodes counted in the figure's cell in OLD and NEW (or None), the cell's
+    ``calibration_ns`` rows in OLD and NEW (or None), and its ``stalled_calls_pct`` (the worst
+    repetition's share of stalled calls) in OLD and NEW (or None)."""
 
     baselines: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     stalls: tuple[float | None, float | None] = (None, None)
     calibrations: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
+    stalled_pct: tuple[float | None, float | None] = (None, None)
 
 
 NO_CONTEXT = Context()
@@ -226,6 +231,12 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
     if metric in TAIL_METRICS and any(stalls):
         return _relabel(finding, "stalled", f"tails not judged: {stalls[0]:g} and {stalls[1]:g} stall episodes "
                                             "(calls over 1 ms) in the two cells")
+    shares = [share or 0.0 for share in context.stalled_pct]
+    above = PERCENTILE_METRICS.get(metric)
+    if above is not None and max(shares) >= 100.0 - above:
+        return _relabel(finding, "stalled", f"not judged: up to {shares[0]:.3g}% and {shares[1]:.3g}% of a "
+                                            f"repetition's calls stalled (over 1 ms) in the two cells, "
+                                            f"enough to make its p{above:g}")
     return finding
 
 
@@ -285,9 +296,11 @@ def _context(key: tuple[str, ...], runs: tuple[dict[tuple[str, ...], dict[str, A
     scenario, backend, case, metric = key
     stall_rows = [run.get((scenario, backend, case, "stalls")) for run in runs]
     calibrations = [run.get((scenario, backend, case, CALIBRATION)) for run in runs]
+    shares = [run.get((scenario, backend, case, "stalled_calls_pct")) for run in runs]
     return Context(tuple(b.get((scenario, case, metric)) for b in baselines),  # type: ignore[arg-type]
                    tuple(None if r is None else _num(r["value"]) for r in stall_rows),  # type: ignore[arg-type]
-                   tuple(r if r is not None and r["status"] == "ok" else None for r in calibrations))  # type: ignore[arg-type]
+                   tuple(r if r is not None and r["status"] == "ok" else None for r in calibrations),  # type: ignore[arg-type]
+                   tuple(None if r is None else _num(r["value"]) for r in shares))  # type: ignore[arg-type]
 
 
 def compare(old: pd.DataFrame, new: pd.DataFrame, threshold: float = 10.0) -> list[Finding]:

@@ -357,6 +357,16 @@ def test_compare_leaves_tails_of_a_stalled_cell_and_contended_throughput_unjudge
                     high=value * 1.05, unit="records/s")
 
     assert [f.kind for f in _compare([tail(5e4), stalls(0)], [tail(1e6), stalls(3)])] == ["stalled"]
+
+    def p90(value: float) -> dict[str, Any]:  # a CI run: sync paced p90 22.7 -> 78.4 us
+        return _rec("latency", "sync", "paced", "p90_ns", value, low=value * 0.9, high=value * 1.1, unit="ns")
+
+    def share(pct: float) -> dict[str, Any]:
+        return _rec("latency", "sync", "paced", "stalled_calls_pct", pct, unit="%")
+
+    assert [f.kind for f in _compare([p90(2.3e4), share(0.0)], [p90(7.8e4), share(12.0)])] == ["stalled"]
+    assert [f.kind for f in _compare([p90(2.3e4), share(0.0)], [p90(7.8e4), share(2.0)])] == ["regression"]
+    assert [f.kind for f in _compare([p90(2.3e4)], [p90(7.8e4)])] == ["regression"]  # older files: no share
     assert [f.kind for f in _compare([tail(5e4), stalls(0)], [tail(1e6), stalls(0)])] == ["regression"]
     assert [f.kind for f in _compare([threads(4, 5e4)], [threads(4, 3e4)])] == ["contended"]
     assert [f.kind for f in _compare([threads(1, 5e4)], [threads(1, 3e4)])] == ["regression"]

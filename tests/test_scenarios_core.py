@@ -105,6 +105,9 @@ def test_latency_records_are_well_formed(tmp_path: Path) -> None:
             assert "9 repetitions" in record.detail and "coverage 0.961" in record.detail
         stalls = _by(records, case, "stalls")
         assert stalls.unit == "count" and stalls.value is not None and stalls.value >= 0
+        share = _by(records, case, "stalled_calls_pct")
+        assert share.unit == "%" and share.value is not None and 0 <= share.value <= 100
+        assert (share.value > 0) == (stalls.value > 0)
         machine = _by(records, case, "calibration_ns")
         assert machine.unit == "ns" and machine.low is not None and machine.high is not None
         assert 0 < machine.low <= machine.value <= machine.high, machine
@@ -128,6 +131,7 @@ def test_latency_catches_sleep_and_corrects_coordinated_omission(tmp_path: Path)
     records = run_latency(planted.sleepy, backend="sleepy", calls=100, rate_per_s=10_000.0,
                           cases=("steady", "paced"), workdir=str(tmp_path), repeats=1)
     assert _by(records, "steady", "p50_ns").value >= 1_000_000
+    assert _by(records, "steady", "stalled_calls_pct").value == 100.0  # every call over 1 ms
     # 25 paced calls: the last is due at 2.4 ms but cannot finish before 25 ms.
     assert _by(records, "paced", "max_ns").value >= 20_000_000
     # Every call over 1 ms: one stall episode each in steady (each call alone), one long one when paced.
