@@ -211,6 +211,6 @@ def test_scenarios_run_every_other_reference_backend(name: str, tmp_path: Path) 
     factory = functools.partial(loggers.create, name)
     records = run_throughput(factory, records=200, threads=(2,), workdir=str(tmp_path))
     records += run_latency(factory, calls=200, cases=("steady",), workdir=str(tmp_path))
-    timed = [r for r in records if r.metric != "stalls"]
+    timed = [r for r in records if r.metric not in ("stalls", "stalled_calls_pct")]  # counts, may be 0
     assert all(r.status == "ok" and r.backend == name and r.value and r.value > 0 for r in timed)
     assert "0 dropped" in records[0].detail
