@@ -217,38 +217,13 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
         if plain is not None and plain.kind == "regression":
             return _relabel(plain, "within drift", f"within the {moved:.0f}% that {BASELINE} moved")
     if finding is None or finding.kind != "regression":
-        hidden = _hidden_by_a_faster_machine(metric, old, new, threshold, context.calibrations)
-        return finding if hidden is None else _unjudged_or(hidden, metric, new, context)
+        return finding
     if moved is not None and not _worse_relative(metric, old, new, threshold, context.baselines):
         return _relabel(finding, "within drift", f"not relative to {BASELINE}: the machine moved with it")
     if _machine_moved(context.calibrations) and not _worse_relative(metric, old, new, threshold, context.calibrations):
         before, after = (_num(row["value"]) if row else None for row in context.calibrations)
         return _relabel(finding, "within drift", f"not relative to this cell's {CALIBRATION} ({before:.4g} -> "
                                                  f"{after:.4g}): the machine moved with it")
-    return _unjudged_or(finding, metric, new, context)
-
-
-def _hidden_by_a_faster_machine(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: float,
-                                calibrations: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> Finding | None:
-    """A regression the plain rule missed because NEW's cell ran on a machine demonstrably faster (its
-    calibration's intervals apart): the figure divided by its cell's calibration got worse beyond
-    ``threshold`` with intervals apart. None otherwise."""
-    if not _drifts(metric) or not _machine_moved(calibrations) or str(new["backend"]) == BASELINE:
-        return None
-    inverse = _direction(metric) == "higher"
-    relative = _plain_change(metric, _divided(old, calibrations[0], inverse=inverse),  # type: ignore[arg-type]
-                             _divided(new, calibrations[1], inverse=inverse), threshold)  # type: ignore[arg-type]
-    if relative is None or relative.kind != "regression" or _interval(old) is None or _interval(new) is None:
-        return None
-    before, after = (_num(row["value"]) if row else None for row in calibrations)
-    text = f"{_describe(metric, old, new)} (beyond {threshold:g}% relative to this cell's {CALIBRATION}, " \
-           f"{before:.4g} -> {after:.4g}: a faster machine hid it; intervals apart)"
-    return Finding("regression", text, True)
-
-
-def _unjudged_or(finding: Finding, metric: str, new: dict[str, Any], context: Context) -> Finding:
-    """``finding`` (a regression), or its non-failing kind where the figure is not judged (see the
-    module docstring: contended throughput, tails of a stalled cell, percentiles stalls made)."""
     if metric in HIGHER_IS_BETTER and _producer_threads(str(new["case"])) > 1:
         return _relabel(finding, "contended", "not judged: several producer threads on this machine measure "
                                               "scheduling as much as the backend")
@@ -289,7 +264,8 @@ def _plain_change(metric: str, old: dict[str, Any], new: dict[str, Any], thresho
     if not worse and not better:
         return None
     old_iv, new_iv = _interval(old), _interval(new)
-    text = _describe(metric, old, new)
+    label = " / ".join(str(new[k]) for k in KEY)
+    text = f"{label}: {_show(before, old_iv, direction == 'points')} -> {_show(after, new_iv, direction == 'points')}"
     if old_iv is None or new_iv is None:
         return Finding("unjudged", f"{text} ({beyond}; no interval on both sides: not judged)", False)
     new_above = new_iv[0] > old_iv[1]  # the whole NEW interval above the whole OLD one
@@ -301,14 +277,6 @@ def _plain_change(metric: str, old: dict[str, Any], new: dict[str, Any], thresho
             return Finding("regression", f"{text} ({beyond}, intervals apart)", True)
         return Finding("within noise", f"{text} ({beyond}, but the intervals overlap)", False)
     return Finding("improvement", f"{text} ({beyond}, intervals apart)", False) if apart else None
-
-
-def _describe(metric: str, old: dict[str, Any], new: dict[str, Any]) -> str:
-    """``scenario / backend / case / metric: OLD [low, high] -> NEW [low, high]``."""
-    points = _direction(metric) == "points"
-    label = " / ".join(str(new[k]) for k in KEY)
-    before, after = _num(old["value"]), _num(new["value"])
-    return f"{label}: {_show(before or 0.0, _interval(old), points)} -> {_show(after or 0.0, _interval(new), points)}"
 
 
 def _baseline_of(index: dict[tuple[str, ...], dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
