@@ -357,6 +357,9 @@ def test_compare_leaves_tails_of_a_stalled_cell_and_contended_throughput_unjudge
                     high=value * 1.05, unit="records/s")
 
     assert [f.kind for f in _compare([tail(5e4), stalls(0)], [tail(1e6), stalls(3)])] == ["stalled"]
+    assert [f.kind for f in _compare([tail(5e4), stalls(9)], [tail(1e6), stalls(22)])] == ["stalled"]
+    # a CI run: the planted hiccup made 48 stall episodes against sync's 4; its p99 went 27.9 -> 154.7 us
+    assert [f.kind for f in _compare([tail(2.8e4), stalls(4)], [tail(1.5e5), stalls(48)])] == ["regression"]
 
     def p90(value: float) -> dict[str, Any]:  # a CI run: sync paced p90 22.7 -> 78.4 us
         return _rec("latency", "sync", "paced", "p90_ns", value, low=value * 0.9, high=value * 1.1, unit="ns")
