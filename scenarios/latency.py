@@ -48,8 +48,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ._calibrate import CALIBRATION_CALLS, Calibration
-from ._calibrate import METRIC as CALIBRATION_METRIC
+from ._calibrate import CALIBRATION_CALLS, Calibration, calibration_record
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._results import ResultRecord
 from ._stats import median_interval, percentile
@@ -132,14 +131,10 @@ def run_latency(
 
 
 def _calibration_record(name: str, case: str, samples: list[int]) -> ResultRecord:
-    """The machine's speed in this case: the calibration's p50 per repetition, median and interval."""
-    est = median_interval(samples)
+    """The machine's speed in this case (paced and rotating cases calibrate their own way)."""
     how = {"paced": f"{CALIBRATION_CALLS // 4} paced", "rotating": f"{CALIBRATION_CALLS} flock + stat +"}.get(
         case, f"{CALIBRATION_CALLS}")
-    return ResultRecord("latency", name, case, CALIBRATION_METRIC, est.value, "ns", low=est.low, high=est.high,
-                        detail=f"p50 of {how} json.dumps + os.write of one line, timed before each of "
-                               f"the {len(samples)} repetitions (the machine, not the backend: compare divides "
-                               f"this case's timings by it); per repetition {samples}")
+    return calibration_record("latency", name, case, samples, how)
 
 
 def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float) -> array[int]:

@@ -37,8 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._calibrate import CALIBRATION_CALLS, Calibration
-from ._calibrate import METRIC as CALIBRATION_METRIC
+from ._calibrate import CALIBRATION_CALLS, Calibration, calibration_record
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._proc import ChildFailed
 from ._results import ResultRecord
@@ -97,7 +96,7 @@ def run_throughput(
                         machine: list[int] = []
                         reps = _case(None, factory, path, n, per_thread, budget, repeats,
                                      before_each=lambda: machine.append(calibration.sample()))
-                    results.append(_calibration_record(name, n, machine))
+                    results.append(calibration_record("throughput", name, f"threads={n}", machine, str(CALIBRATION_CALLS)))
                 else:
                     reps = run_watched(_case, n, factory, path, n, per_thread, budget, repeats, stall_s=stall)
             except ChildFailed as exc:
@@ -120,16 +119,6 @@ def _record(name: str, threads: int, reps: list[tuple[int, float, int]]) -> Resu
                 f"{median([r[1] for r in reps]):.3f} s (median) until close() returned; "
                 f"interval coverage {est.coverage:.3f}"),
     )
-
-
-def _calibration_record(name: str, threads: int, samples: list[int]) -> ResultRecord:
-    """The machine's speed beside the case: the calibration's p50 per repetition, median and interval."""
-    est = median_interval(samples)
-    return ResultRecord("throughput", name, f"threads={threads}", CALIBRATION_METRIC, est.value, "ns",
-                        low=est.low, high=est.high,
-                        detail=f"p50 of {CALIBRATION_CALLS} json.dumps + os.write of one line, timed before each of "
-                               f"the {len(samples)} repetitions (the machine, not the backend: compare scales "
-                               f"this case's records/s by it); per repetition {samples}")
 
 
 def _case(
