@@ -197,9 +197,11 @@ _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 
 
 def _level_method(name: str, level: int) -> Callable[..., None]:
-    """stdlib's ``Logger.<name>``, accelerated: the common call (no keywords, a ``str`` message,
-    scalar arguments) inline; everything else through :func:`_emit` or the standard path."""
+    """stdlib's ``Logger.<name>``, accelerated: the common call (a ``str`` message, scalar arguments,
+    no keyword or only ``extra=`` a ``dict`` without reserved keys) inline; everything else through
+    :func:`_emit` or the standard path."""
     standard = _STDLIB[name]
+    reserved = _STANDARD_ATTRS
 
     def method(self: logging.Logger, msg: object, *args: object, **kwargs: Any) -> None:
         if not self.isEnabledFor(level):
@@ -208,12 +210,18 @@ def _level_method(name: str, level: int) -> Callable[..., None]:
         if plan is None or not plan.current(self):
             plan = _plan_for(self)
         targets = plan.targets
-        if targets is not None and plan.plain and not kwargs and type(msg) is str:
+        if targets is not None and plan.plain and type(msg) is str:
+            if not kwargs:
+                fields: dict[str, object] | None = {"logger": self.name}
+            elif len(kwargs) == 1 and type(extra := kwargs.get("extra")) is dict and reserved.isdisjoint(extra):
+                fields = {"logger": self.name, **extra}  # Logger.makeRecord's rules: no reserved key
+            else:
+                fields = None
             for arg in args:
                 if type(arg) not in _LATE:
+                    fields = None
                     break
-            else:
-                fields = {"logger": self.name}
+            if fields is not None:
                 ts_ns = _time_ns()
                 for handler, target in targets:
                     # _handoff_record(_args) inlined: the target's level, then its hand-off (plain targets only)
