@@ -1,7 +1,8 @@
 """The end-of-run summary: backend x scenario in one text table (format only; cli.py prints).
 
 Columns: wall and CPU overhead at 1 line/unit (median %, 95% interval, verdict),
-the sustainable rate (highest measured lines/s wholly below 5%), ns per call of the small record on pyperf (median, 95% interval), p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
+the wall overhead at 1 line/unit when the program logs through stdlib ``logging``
+(``log.handler()`` / after ``loggers.accelerate()``; medians and verdicts), the sustainable rate (highest measured lines/s wholly below 5%), ns per call of the small record on pyperf (median, 95% interval), p99.9 caller latency (steady), throughput with 1 thread, peak RSS (memory burst),
 records lost per SIGKILL trial (median and max over trials), rotation verdict,
 asyncio loop lag p99 (worst rate), the service's requests/s against ``null`` at 5 lines a request
 (median ratio, 95% interval). ``-``: scenario not run for that backend;
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from scenarios._fronts import STDLIB_FRONTS
+from scenarios.overhead import GATE_CASE
 
 from .store import number as _num
 
@@ -45,9 +49,9 @@ def _pick(rows: pd.DataFrame, case: str | None, metric: str) -> pd.DataFrame:
     return chosen[chosen["trial"].isna()]
 
 
-def _overhead(metric: str, full: bool) -> Callable[[pd.DataFrame], str]:
+def _overhead(metric: str, full: bool, case: str = GATE_CASE) -> Callable[[pd.DataFrame], str]:
     def render(rows: pd.DataFrame) -> str:
-        chosen = _pick(rows, "rate=1/unit", metric)
+        chosen = _pick(rows, case, metric)
         if chosen.empty or _num(chosen.iloc[0]["value"]) is None:
             return "-"
         from .store import plain_rows
@@ -58,6 +62,12 @@ def _overhead(metric: str, full: bool) -> Callable[[pd.DataFrame], str]:
             text += f" [{_num(row['low']):+.1f},{_num(row['high']):+.1f}]"
         return f"{text} {row['verdict'] or ''}".strip()
     return render
+
+
+def _via_logging(rows: pd.DataFrame) -> str:
+    """``bridge / accelerated`` wall overhead at the gate's rate (``-`` for a front not measured)."""
+    cells = [_overhead("wall_overhead_pct", False, f"{GATE_CASE},front={front}")(rows) for front in STDLIB_FRONTS]
+    return "-" if cells == ["-"] * len(cells) else " / ".join(cells)
 
 
 def _scaled(case: str | None, metric: str, scale: float, unit: str, fmt: str = "{:.1f}") -> Callable[[pd.DataFrame], str]:
@@ -122,6 +132,7 @@ def _verdicts(rows: pd.DataFrame) -> str:
 COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], str]], ...] = (
     ("wall ovh @1/unit [95%]", "overhead", _overhead("wall_overhead_pct", True)),
     ("cpu ovh", "overhead", _overhead("cpu_overhead_pct", False)),
+    ("via logging: bridge / accel", "overhead", _via_logging),
     ("lines/s @5%", "overhead", _sustainable),
     ("caller ns (small) [95%]", "caller", _with_interval("record=small", "ns_per_call", "{:.0f}")),
     ("p99.9 lat", "latency", _scaled("steady", "p99_9_ns", 1000.0, "us")),

@@ -52,6 +52,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from scenarios.latency import PERCENTILES
+from scenarios.overhead import GATE_CASE
+
 from .store import number as _num
 
 if TYPE_CHECKING:
@@ -62,15 +65,12 @@ __all__ = ["Finding", "compare", "gate"]
 KEY = ["scenario", "backend", "case", "metric"]
 LOWER_IS_BETTER_SUFFIXES = ("_ns", "_bytes", "_ms")
 HIGHER_IS_BETTER = ("records_per_s", "sustainable_lines_per_s")
-GATE_CASE = "rate=1/unit"
 BASELINE = "null"
 #: metrics whose threshold grows by how much BASELINE's same figure moved (timings)
 DRIFTING_SUFFIXES = ("_ns", "_ms")
 DRIFTING_METRICS = ("records_per_s",)
 #: tail figures, not judged in a cell that counted stall episodes (its ``stalls`` record)
 TAIL_METRICS = ("p99_ns", "p99_9_ns", "max_ns")
-#: percentile metrics -> percentile: not judged where a repetition had over (100 - p)% of its calls stalled
-PERCENTILE_METRICS = {"p50_ns": 50.0, "p90_ns": 90.0, "p99_ns": 99.0, "p99_9_ns": 99.9}
 #: a cell's own measure of the machine (scenarios/_calibrate.py): its timings are judged relative to it too
 CALIBRATION = "calibration_ns"
 
@@ -233,8 +233,8 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
         return _relabel(finding, "stalled", f"tails not judged: {stalls[0]:g} and {stalls[1]:g} stall episodes "
                                             "(calls over 1 ms) in the two cells")
     shares = [share or 0.0 for share in context.stalled_pct]
-    above = PERCENTILE_METRICS.get(metric)
-    if above is not None and max(shares) >= 100.0 - above:
+    above = PERCENTILES.get(metric)  # the max (100) is a tail: the stall-count rule above judges it
+    if above is not None and above < 100.0 and max(shares) >= 100.0 - above:
         return _relabel(finding, "stalled", f"not judged: up to {shares[0]:.3g}% and {shares[1]:.3g}% of a "
                                             f"repetition's calls stalled (over 1 ms) in the two cells, "
                                             f"enough to make its p{above:g}")

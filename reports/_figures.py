@@ -21,6 +21,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 import pandas as pd
 
+from scenarios.overhead import GATE_CASE
+
 from ._load import Results
 from ._needs import lines_per_s
 
@@ -106,7 +108,7 @@ def _yerr(rows: pd.DataFrame, keys: list[str], scale: float = 1.0) -> np.ndarray
 def figure_overhead(results: Results) -> str | None:
     """Wall overhead % per backend and logging rate, 95% interval bars, 5% target line."""
     rows = _ok(results, "overhead")
-    rows = rows[rows["metric"] == "wall_overhead_pct"]
+    rows = rows[(rows["metric"] == "wall_overhead_pct") & ~rows["case"].str.contains(",front=", regex=False)]
     if rows.empty:
         return None
     style = Style(results)
@@ -121,6 +123,34 @@ def figure_overhead(results: Results) -> str | None:
     _legend_outside(ax)
     fig.tight_layout()
     return _svg(fig)
+
+
+def figure_fronts(results: Results) -> str | None:
+    """Wall overhead at the gate's rate through each front (own API, stdlib bridge, accelerated), 5% line."""
+    rows = _ok(results, "overhead")
+    rows = rows[(rows["metric"] == "wall_overhead_pct") & rows["case"].str.startswith(GATE_CASE)]
+    fronts = [case for case in (GATE_CASE, f"{GATE_CASE},front=bridge", f"{GATE_CASE},front=accelerated")
+              if case in set(rows["case"])]
+    if len(fronts) < 2:
+        return None
+    rows = rows[rows["backend"].isin(set(rows[rows["case"] != GATE_CASE]["backend"]))]  # backends with a stdlib front
+    style = Style(results)
+    fig, ax = plt.subplots(figsize=(11, 4))
+    _grouped_bars(ax, style, rows, fronts, errors=True)
+    ax.set_xticks(range(len(fronts)), [FRONT_LABELS[case.partition(",front=")[2] or "native"] for case in fronts])
+    ax.axhline(5.0, color="red", linestyle="--", linewidth=1, label="5% target")
+    ax.set_yscale("symlog", linthresh=10.0)
+    ax.set_ylabel("wall-time overhead vs no logging (%, symlog)")
+    ax.set_xlabel(f"how the program logs ({GATE_CASE}; A is the null backend's own API throughout)")
+    ax.set_title("Overhead through stdlib logging (median, 95% interval)")
+    _legend_outside(ax)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+FRONT_LABELS = {"native": "logbench API: log.info(msg, **fields)",
+                "bridge": "stdlib logging, handler = log.handler()",
+                "accelerated": "stdlib logging + loggers.accelerate()"}
 
 
 def figure_sustainable(results: Results) -> str | None:
@@ -186,11 +216,11 @@ def figure_caller(results: Results) -> str | None:
 
 def _resolution(results: Results, rows: pd.DataFrame) -> str:
     """What the run can resolve: the half-width of the baseline's own interval (null against null) at the gate rate."""
-    own = rows[rows["backend"].isin(results.baseline_backends) & (rows["case"] == "rate=1/unit")]
+    own = rows[rows["backend"].isin(results.baseline_backends) & (rows["case"] == GATE_CASE)]
     if own.empty or own["low"].isna().all():
         return ""
     half = float((own["high"] - own["low"]).iloc[0]) / 2
-    return f"\nthis run resolves \u00b1{half:.1f} points ({own['backend'].iloc[0]} against itself at rate=1/unit)"
+    return f"\nthis run resolves \u00b1{half:.1f} points ({own['backend'].iloc[0]} against itself at {GATE_CASE})"
 
 
 def _rate_key(case: str) -> tuple[float, str]:
@@ -302,6 +332,7 @@ def figure_crash(results: Results) -> str | None:
 FIGURES: dict[str, tuple[str, str, Callable[[Results], str | None]]] = {
     "fig-sustainable": ("overhead", "Overhead against logging rate (sustainable rate)", figure_sustainable),
     "fig-overhead": ("overhead", "Overhead per backend and logging rate", figure_overhead),
+    "fig-fronts": ("overhead", "Overhead through stdlib logging (bridge, accelerated)", figure_fronts),
     "fig-caller": ("caller", "Caller cost per call (pyperf)", figure_caller),
     "fig-latency": ("latency", "Caller latency percentiles", figure_latency),
     "fig-throughput": ("throughput", "Throughput vs producer threads", figure_throughput),

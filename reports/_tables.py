@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from scenarios.overhead import GATE_CASE
+
 from ._load import Results
 
 NOT_RUN = "not run"
@@ -51,7 +53,10 @@ def _pct(row: pd.Series) -> str:
 
 
 SUMMARY_COLUMNS: tuple[tuple[str, str, str, str, Callable[[pd.Series], str]], ...] = (
-    ("overhead @ rate=1/unit (%, 95% CI)", "overhead", "rate=1/unit", "wall_overhead_pct", _pct),
+    (f"overhead @ {GATE_CASE} (%, 95% CI)", "overhead", GATE_CASE, "wall_overhead_pct", _pct),
+    ("... through stdlib logging, log.handler()", "overhead", f"{GATE_CASE},front=bridge", "wall_overhead_pct", _pct),
+    ("... through stdlib logging + loggers.accelerate()", "overhead", f"{GATE_CASE},front=accelerated",
+     "wall_overhead_pct", _pct),
     ("latency p99 steady (µs)", "latency", "steady", "p99_ns", lambda r: f"{r['value'] / 1000:.2f}"),
     ("throughput 1 thread (rec/s)", "throughput", "threads=1", "records_per_s", lambda r: f"{r['value']:,.0f}"),
     ("peak RSS burst (MiB)", "memory", "burst", "peak_rss_bytes", lambda r: f"{r['value'] / 2**20:.1f}"),

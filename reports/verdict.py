@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
+from scenarios.overhead import GATE_CASE
+
 from . import _needs
 from ._needs import Figure, Need
 from ._rank import Ranking, tied_best
@@ -25,7 +27,6 @@ from .advise import MissingData, Question, advise
 __all__ = ["Cell", "Choice", "Ranking", "Recommendation", "choose", "columns", "matrix",
            "recommendations", "reference_rate", "tied_best"]
 
-GATE_CASE = "rate=1/unit"
 QUESTION_PROCESSES = 4
 
 

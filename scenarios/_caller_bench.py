@@ -25,6 +25,7 @@ from typing import Any
 if __name__ == "__main__":  # run as a script by pyperf: make the project importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from scenarios import _fronts as fronts  # noqa: E402
 from scenarios._records import RECORD_SHAPES, record_for  # noqa: E402
 
 
@@ -42,23 +43,13 @@ def stdlib_logger(log: Any, front: str) -> Any:
     (level WARNING, ``propagate=False``, one handler).
 
     ``own``: a peer's own logger (``log.stdlib_logger``: stdlib's handlers, picologging as a drop-in);
-    ``bridge``: a ``logging.Logger`` with ``log.handler()``; ``accelerated``: the same after
-    ``loggers.accelerate(logger)``.
+    ``bridge`` and ``accelerated``: :func:`scenarios._fronts.stdlib_logger`.
     """
     if front == "own":
         logger = log.stdlib_logger
         logger.setLevel(logging.WARNING)
         return logger
-    logger = logging.Logger("bench", logging.WARNING)
-    logger.propagate = False
-    logger.addHandler(log.handler())
-    if front == "accelerated":
-        import loggers
-
-        loggers.accelerate(logger)
-    elif front != "bridge":
-        raise ValueError(f"unknown front {front!r}")
-    return logger
+    return fronts.stdlib_logger(log, front, logging.WARNING)
 
 
 def _stdlib_call(log: Any, shape: str) -> Callable[[], None]:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._fronts import StdlibFront
+
 _PAYLOAD = json.dumps(
     {
         "id": 1234,
@@ -55,9 +57,13 @@ def run_units(log: Any, units: int, rounds: int, *, every: int = 1, per_unit: in
     ``unit``: the user's zero-argument callable as one unit of work (``rounds`` then unused);
     default :func:`handle`. ``record``: ``(msg, fields)`` to log; default the handler's
     six-field "request handled" record built from its response. Returns the log calls made.
+    A :class:`scenarios._fronts.StdlibFront` is called as a stdlib program calls its
+    ``logging.Logger``: ``logger.info(msg, extra={...})``, the dict built at the call.
     """
     if unit is not None or record is not None:
         return _run_custom(log, units, rounds, every, per_unit, unit, record)
+    if isinstance(log, StdlibFront):
+        return _run_stdlib(log.logger, units, rounds, every, per_unit)
     payload = _PAYLOAD
     calls = 0
     for i in range(units):
@@ -71,18 +77,37 @@ def run_units(log: Any, units: int, rounds: int, *, every: int = 1, per_unit: in
     return calls
 
 
+def _run_stdlib(logger: Any, units: int, rounds: int, every: int, per_unit: int) -> int:
+    """:func:`run_units`' built-in record through a ``logging.Logger``: the same fields, as ``extra``."""
+    payload = _PAYLOAD
+    calls = 0
+    for i in range(units):
+        body, resp = handle(payload, rounds)
+        if i % every:
+            continue
+        for step in range(per_unit):
+            logger.info("request handled", extra={"step": step, "order": resp["order"], "user": resp["user"],
+                                                  "total": resp["total"], "bytes": len(body), "path": "/api/orders"})
+        calls += per_unit
+    return calls
+
+
 def _run_custom(log: Any, units: int, rounds: int, every: int, per_unit: int,
                 unit: Callable[[], object] | None, record: tuple[str, dict[str, Any]] | None) -> int:
     """:func:`run_units` with the user's unit and/or a fixed record."""
     work = unit if unit is not None else (lambda: handle(_PAYLOAD, rounds))
     msg, fields = record if record is not None else ("request handled", {"step": 0, "path": "/api/orders"})
+    stdlib = log.logger if isinstance(log, StdlibFront) else None
     calls = 0
     for i in range(units):
         work()
         if log is None or i % every:
             continue
         for _ in range(per_unit):
-            log.info(msg, **fields)
+            if stdlib is None:
+                log.info(msg, **fields)
+            else:
+                stdlib.info(msg, extra=fields)
         calls += per_unit
     return calls
 

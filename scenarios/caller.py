@@ -27,6 +27,7 @@ from typing import Any
 
 from . import ResultRecord
 from ._common import Factory, backend_name
+from ._fronts import STDLIB_FRONTS, has_stdlib_front
 from ._records import RECORD_SHAPES
 from ._stats import median_interval
 
@@ -97,8 +98,8 @@ def stdlib_shapes(factory: Factory, *, quick: bool, workdir: str) -> tuple[str, 
     try:
         if getattr(log, "stdlib_logger", None) is not None:
             fronts: tuple[str, ...] = ("own",)
-        elif type(log).__module__.split(".")[0] == "loggers":
-            fronts = ("accelerated",) if quick else ("bridge", "accelerated")
+        elif has_stdlib_front(log):
+            fronts = ("accelerated",) if quick else STDLIB_FRONTS
         else:
             return ()
     finally:

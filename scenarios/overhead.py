@@ -32,6 +32,15 @@ Sustainable rate: ``sustainable_lines_per_s`` is the highest *measured* rate,
 in lines per second of the application's work (lines per unit / unit time),
 whose whole wall-overhead interval lies below the target; never extrapolated.
 It is 0 (verdict ``fail``) when no measured rate passes.
+
+Fronts (:mod:`scenarios._fronts`): a program that logs through stdlib ``logging``
+pays stdlib's machinery too. For a logbench backend the scenario also measures
+``front_rates`` (default: the gate's rate) with the same calls made through a
+``logging.Logger`` whose handler is the backend's (``front=bridge``) and through the
+same logger accelerated by ``loggers.accelerate`` (``front=accelerated``): case
+``rate=1/unit,front=bridge``. A is the same ``null`` native logger throughout, so the
+three fronts' overheads compare directly: each is what logging that way costs the
+program. The sustainable rate is the native front's. A peer has only its native front.
 """
 
 from __future__ import annotations
@@ -48,10 +57,11 @@ import loggers
 
 from . import _workload
 from ._common import Factory, backend_name, children_cpu_s, open_ready, remove_logs, scratch_dir
+from ._fronts import FRONTS, front_case, has_stdlib_front, split_case, through
 from ._results import ResultRecord
 from ._stats import median, paired_overhead_pct, verdict
 
-__all__ = ["GATE_CASE", "QUICK_RATES", "RATES", "run_overhead", "sustainable_rate"]
+__all__ = ["GATE_CASE", "QUICK_RATES", "RATES", "lines_per_s", "run_overhead", "sustainable_rate"]
 
 #: case -> (every n-th unit logs, lines per logging unit), lowest rate first.
 RATES: dict[str, tuple[int, int]] = {
@@ -81,6 +91,8 @@ def run_overhead(
     target_pct: float = TARGET_PCT,
     workload: str | None = None,
     record: str | None = None,
+    fronts: tuple[str, ...] = FRONTS,
+    front_rates: tuple[str, ...] = (GATE_CASE,),
 ) -> list[ResultRecord]:
     """Measure wall and CPU overhead of ``factory``'s logger over ``null`` at each rate.
 
@@ -97,13 +109,16 @@ def run_overhead(
             built-in request handler (then no calibration: a unit is one call of it).
         record: a record shape of :mod:`scenarios._records` or ``package.module:callable`` returning
             ``(msg, fields)``, logged instead of the handler's six-field record.
+        fronts: of :data:`scenarios._fronts.FRONTS`; ``native`` at ``rates``, the stdlib fronts at
+            ``front_rates`` (only for a logbench backend; see the module docstring).
     Raises:
-        ValueError: a workload or record that cannot be imported, is not callable, or raises.
+        ValueError: a workload or record that cannot be imported, is not callable, or raises;
+            an unknown front or rate.
         block_s: if set (quick: 0.08 s), a backend whose warm-up shows a block of ``units`` would take
             longer gets fewer units per block (at least ``MIN_UNITS``), the same for A and B.
     Returns:
-        Per rate: ``wall_overhead_pct``, ``cpu_overhead_pct`` (median, 95% interval, verdict) and ``unit_us``;
-        then one ``sustainable_lines_per_s`` record (case ``sweep``).
+        Per rate (and front): ``wall_overhead_pct``, ``cpu_overhead_pct`` (median, 95% interval, verdict)
+        and ``unit_us``; then one ``sustainable_lines_per_s`` record (case ``sweep``).
     """
     name = backend_name(factory, backend)
     units = units or (2000 if quick else 10000)
@@ -111,20 +126,50 @@ def run_overhead(
     budget_s = budget_s if budget_s is not None else (0.3 if quick else 8.0)
     rates = rates or (QUICK_RATES if quick else tuple(RATES))
     block_s = block_s if block_s is not None else (0.08 if quick else None)
+    _check_cases(rates, fronts, front_rates)
     work = Work.resolve(workload, record, unit_target_us)
     null_factory = functools.partial(loggers.create, "null")
     records: list[ResultRecord] = []
     with scratch_dir(workdir) as tmp:
-        for case in rates:
+        for front, case in _plan(factory, tmp, rates, fronts, front_rates):
             every, per_unit = RATES[case]
             gate = case == GATE_CASE
             least = min_pairs or ((15 if quick else 25) if gate else (7 if quick else 21))
             most = max(max_pairs * (3 if gate else 1), least)
-            used, pairs = _measure_pairs(null_factory, factory, tmp, units, work, every, per_unit,
+            used, pairs = _measure_pairs(null_factory, through(factory, front), tmp, units, work, every, per_unit,
                                          least, most, budget_s * (3 if gate else 1), block_s)
-            records += _records(name, case, pairs, used, work, target_pct)
+            records += _records(name, front_case(case, front), pairs, used, work, target_pct)
     records.append(sustainable_rate(name, records, target_pct))
     return records
+
+
+def _check_cases(rates: tuple[str, ...], fronts: tuple[str, ...], front_rates: tuple[str, ...]) -> None:
+    """ValueError for a rate not in :data:`RATES` or a front not in :data:`scenarios._fronts.FRONTS`."""
+    for case in (*rates, *front_rates):
+        if case not in RATES:
+            raise ValueError(f"overhead: unknown rate {case!r} (expected one of {', '.join(RATES)})")
+    for front in fronts:
+        if front not in FRONTS:
+            raise ValueError(f"overhead: unknown front {front!r} (expected one of {', '.join(FRONTS)})")
+
+
+def _plan(factory: Factory, tmp: str, rates: tuple[str, ...], fronts: tuple[str, ...],
+          front_rates: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(front, rate case)`` in measuring order: native at ``rates``, then each stdlib front the backend has."""
+    plan = [("native", case) for case in rates] if "native" in fronts else []
+    stdlib = [front for front in fronts if front != "native"]
+    if stdlib and _has_stdlib_front(factory, tmp):
+        plan += [(front, case) for front in stdlib for case in front_rates]
+    return plan
+
+
+def _has_stdlib_front(factory: Factory, tmp: str) -> bool:
+    log = factory(path=os.path.join(tmp, "probe.log"))
+    try:
+        return has_stdlib_front(log)
+    finally:
+        log.close()
+        remove_logs(os.path.join(tmp, "probe.log"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,19 +201,20 @@ class Work:
 
 
 def lines_per_s(case: str, unit_us: float) -> float:
-    """The application's logging rate of ``case``: lines per unit over the unit's time."""
-    every, per_unit = RATES[case]
+    """The application's logging rate of ``case`` (a front suffix allowed): lines per unit over the unit's time."""
+    every, per_unit = RATES[split_case(case)[0]]
     return per_unit / every / (unit_us * 1e-6)
 
 
 def sustainable_rate(name: str, records: list[ResultRecord], target_pct: float = TARGET_PCT) -> ResultRecord:
     """The highest measured lines/s whose whole wall-overhead interval is below ``target_pct``.
 
-    Reads the per-rate ``wall_overhead_pct`` and ``unit_us`` records of one backend; only
-    measured points count (no interpolation, no extrapolation). The value is 0 (verdict
-    ``fail``, the reason in the detail) when no measured rate passes.
+    Reads the per-rate ``wall_overhead_pct`` and ``unit_us`` records of one backend's native
+    front; only measured points count (no interpolation, no extrapolation). The value is 0
+    (verdict ``fail``, the reason in the detail) when no measured rate passes.
     """
-    unit_us = {r.case: r.value for r in records if r.metric == "unit_us" and r.value}
+    unit_us = {r.case: r.value for r in records
+               if r.metric == "unit_us" and r.value and split_case(r.case)[1] == "native"}
     points = sorted(
         (lines_per_s(r.case, unit_us[r.case]), r) for r in records
         if r.metric == "wall_overhead_pct" and r.case in unit_us and r.high is not None

@@ -28,7 +28,7 @@ def _interpolated(records: list[dict[str, object]], backend: str, rate: float) -
     unit = {r["case"]: r["value"] for r in records if r["backend"] == backend and r["metric"] == "unit_us"}
     points = []
     for r in records:
-        if r["backend"] == backend and r["metric"] == "wall_overhead_pct":
+        if r["backend"] == backend and r["metric"] == "wall_overhead_pct" and "front=" not in str(r["case"]):
             lines, units = re.fullmatch(r"rate=(\d+)/(\d*)units?", str(r["case"])).groups()  # type: ignore[union-attr]
             points.append((int(lines) / int(units or 1) / (float(unit[r["case"]]) * 1e-6), r))  # type: ignore[arg-type]
     points.sort(key=lambda p: p[0])

@@ -60,7 +60,7 @@ def _recommended(page: str) -> list[tuple[str, str, str]]:
 
 def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
     page = _build(tmp_path)
-    assert page.count("<svg") == len(FIGURES) == 9
+    assert page.count("<svg") == len(FIGURES) == 10
     for section_id in SECTION_IDS:
         assert f'<section id="{section_id}">' in page
     for figure_id in FIGURES:
@@ -71,7 +71,7 @@ def test_every_figure_and_section_present(tmp_path: pathlib.Path) -> None:
     assert "<link" not in page and "<script" not in page and "@import" not in page
 
 
-@pytest.mark.parametrize("name", ["fig-latency", "fig-throughput", "fig-memory"])
+@pytest.mark.parametrize("name", ["fig-latency", "fig-throughput", "fig-memory", "fig-fronts"])
 def test_figures_draw_the_intervals_as_error_bars(tmp_path: pathlib.Path, name: str) -> None:
     """The same figure without ``low``/``high`` (an older result file) draws fewer lines: the bars."""
     from reports._load import load_results
@@ -154,6 +154,17 @@ def test_missing_data_says_so(tmp_path: pathlib.Path) -> None:
     rows = _recommended(crashless)
     assert rows and all("no loss" not in question for question, _, _ in rows)  # that one cannot decide
     assert "scenario crash not run (--no-loss needs it" in _section(crashless, "choose")
+
+
+def test_stdlib_fronts_have_their_figure_and_columns(tmp_path: pathlib.Path) -> None:
+    page = _build(tmp_path)
+    fronts = _section(page, "fig-fronts")
+    for label in ("logbench API", "log.handler()", "loggers.accelerate()"):
+        assert label in fronts
+    assert "fastlog" not in fronts, "a peer has no stdlib front"
+    assert "front=" not in _section(page, "fig-overhead"), "the rate figure is the native front's"
+    summary = _section(page, "summary")
+    assert "64.00% [63.50, 64.50] fail" in summary and "6.00% [5.50, 6.50] fail" in summary  # sync: 4 + 60, 4 + 2
 
 
 def test_peers_and_cell_statuses_are_marked(tmp_path: pathlib.Path) -> None:

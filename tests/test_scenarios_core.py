@@ -7,6 +7,7 @@ Timing assertions here rely only on guarantees (``time.sleep(d)`` sleeps at leas
 from __future__ import annotations
 
 import functools
+import json
 import math
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import pytest
 import loggers
 from scenarios import SCENARIOS, ResultRecord
 from scenarios.latency import PERCENTILES, run_latency
-from scenarios.overhead import run_overhead, sustainable_rate
+from scenarios._fronts import FRONTS, front_case, split_case, through
+from scenarios.overhead import lines_per_s, run_overhead, sustainable_rate
 from scenarios.throughput import run_throughput
 
 SYNC = functools.partial(loggers.create, "sync")
@@ -47,13 +49,15 @@ def test_overhead_records_are_well_formed(tmp_path: Path) -> None:
     records = run_overhead(SYNC, units=40, min_pairs=3, max_pairs=3, budget_s=0.0, rates=rates,
                            workdir=str(tmp_path))
     _check_records(records, "overhead", "sync")
+    fronted = ("rate=1/unit,front=bridge", "rate=1/unit,front=accelerated")  # the gate's rate, through stdlib
     assert {(r.case, r.metric) for r in records} == {
-        (case, metric) for case in rates for metric in ("wall_overhead_pct", "cpu_overhead_pct", "unit_us")
+        (case, metric) for case in (*rates, *fronted) for metric in ("wall_overhead_pct", "cpu_overhead_pct", "unit_us")
     } | {("sweep", "sustainable_lines_per_s")}
     for record in records:
         if record.metric == "sustainable_lines_per_s":
             assert record.unit == "lines/s" and record.verdict in ("pass", "fail")
             assert all(case in record.detail for case in rates)
+            assert "front=" not in record.detail, "the sustainable rate is the native front's"
         elif record.metric.endswith("_overhead_pct"):
             assert record.low is not None and record.high is not None
             assert record.low <= record.value <= record.high
@@ -62,6 +66,66 @@ def test_overhead_records_are_well_formed(tmp_path: Path) -> None:
         else:
             assert record.unit == "us" and record.value > 0
     assert list(tmp_path.iterdir()) == [], "scratch files left behind"
+
+
+def test_overhead_fronts_are_chosen_per_backend_and_checked(tmp_path: Path) -> None:
+    records = run_overhead(SYNC, units=30, min_pairs=3, max_pairs=3, budget_s=0.0, rates=("rate=1/10units",),
+                           fronts=("native", "accelerated"), front_rates=("rate=5/unit",), workdir=str(tmp_path))
+    assert sorted({r.case for r in records}) == ["rate=1/10units", "rate=5/unit,front=accelerated", "sweep"]
+    only_stdlib = run_overhead(SYNC, units=30, min_pairs=3, max_pairs=3, budget_s=0.0, fronts=("bridge",),
+                               workdir=str(tmp_path))
+    assert sorted({r.case for r in only_stdlib}) == ["rate=1/unit,front=bridge", "sweep"]
+    peer = run_overhead(planted.sleepy, backend="sleepy", units=3, min_pairs=3, max_pairs=3, budget_s=0.0,
+                        rates=("rate=1/10units",), workdir=str(tmp_path))
+    assert {r.case for r in peer} == {"rate=1/10units", "sweep"}, "a non-logbench logger has no stdlib front"
+    with pytest.raises(ValueError, match="unknown front 'own'"):
+        run_overhead(SYNC, fronts=("own",), workdir=str(tmp_path))
+    with pytest.raises(ValueError, match="unknown rate 'rate=3/unit'"):
+        run_overhead(SYNC, front_rates=("rate=3/unit",), workdir=str(tmp_path))
+
+
+@pytest.mark.parametrize("front", ["bridge", "accelerated"])
+def test_a_stdlib_front_writes_the_record_the_native_call_writes(tmp_path: Path, front: str) -> None:
+    fields = {"step": 1, "order": 7, "user": "u-7", "total": 12.5, "bytes": 80, "path": "/api/orders"}
+    lines = {}
+    for name, make in (("native", SYNC), (front, through(SYNC, front))):
+        path = tmp_path / f"{name}.log"
+        log = make(path=str(path))
+        log.info("request handled", **fields)
+        log.close()
+        (line,) = path.read_text().splitlines()
+        record = json.loads(line)
+        record.pop("ts")
+        lines[name] = record
+    assert lines[front].pop("logger") == "logbench", "stdlib's record names its logger"
+    assert lines[front] == lines["native"]
+    assert list(lines[front]) == list(lines["native"]), "fields in the same order"
+
+
+@pytest.mark.parametrize("record", [None, ("custom", {"k": 1})])
+def test_the_workload_logs_the_same_records_through_stdlib(tmp_path: Path, record: object) -> None:
+    from scenarios import _workload
+
+    written = {}
+    for name, make in (("native", SYNC), ("accelerated", through(SYNC, "accelerated"))):
+        path = tmp_path / f"{name}.log"
+        log = make(path=str(path))
+        assert _workload.run_units(log, 4, 0, every=2, per_unit=3, record=record) == 6  # type: ignore[arg-type]
+        log.close()
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        for each in records:
+            each.pop("ts")
+            each.pop("logger", None)
+        written[name] = records
+    assert len(written["native"]) == 6 and written["accelerated"] == written["native"]
+
+
+def test_front_cases_round_trip() -> None:
+    assert front_case("rate=1/unit", "native") == "rate=1/unit"
+    assert front_case("rate=1/unit", "bridge") == "rate=1/unit,front=bridge"
+    for front in FRONTS:
+        assert split_case(front_case("rate=5/unit", front)) == ("rate=5/unit", front)
+    assert lines_per_s("rate=5/unit,front=accelerated", 20.0) == lines_per_s("rate=5/unit", 20.0) == pytest.approx(250_000)
 
 
 def _point(case: str, low: float, high: float, unit_us: float = 20.0) -> list[ResultRecord]:
