@@ -5,12 +5,19 @@
 The three workloads of pyperformance's ``bm_logging`` on a ``logging.Logger`` with
 ``propagate=False``, level WARNING and one handler: ``silent`` (``debug(MESSAGE)``, filtered
 out), ``simple`` (``warning(MESSAGE)``) and ``format`` (``warning("important: %s", MESSAGE)``).
-Rows: stdlib's ``StreamHandler(io.StringIO())`` and ``FileHandler``, each logbench backend
+Rows: stdlib's ``StreamHandler(io.StringIO())``, ``FileHandler`` and ``WatchedFileHandler``
+(``watched``: a ``stat`` per record, to follow a rename, as logbench's sink does), each logbench backend
 through ``log.handler()`` (the bridge) and, where ``loggers.accelerate`` exists, the same
 accelerated, and picologging's ``FileHandler`` (when installed). Each figure is the calling
 thread's CPU time (``time.thread_time_ns``) over ``--calls`` calls after a warm-up, the
 backend flushed after each batch (untimed); the rounds are interleaved (every row once per
 round, in turn) and the median over rounds is printed with its range.
+
+``--emit``: instead, what the bridge itself adds (issue 17: at most 300 ns over the native API):
+per backend, the calling thread's CPU per call of ``handler.handle(record)`` on a prebuilt
+``LogRecord`` (what stdlib calls for each handler: no record built, no caller found) against
+the same record through the native API, ``log.warning(MESSAGE, logger="bench")``, into the same
+logger, interleaved per round; prints both, their difference and its range over the rounds.
 
 Run it under ``flock -x /tmp/logbench-heavy.lock``; ``docs/stdlib-front.md`` cites its output.
 """
@@ -18,8 +25,10 @@ Run it under ``flock -x /tmp/logbench-heavy.lock``; ``docs/stdlib-front.md`` cit
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import logging
+import logging.handlers
 import os
 import statistics
 import sys
@@ -62,6 +71,9 @@ def make_row(row: str, directory: str) -> tuple[Any, Callable[[], None]]:
     elif row == "file":
         handler = logging.FileHandler(path)
         flush = handler.flush
+    elif row == "watched":  # FileHandler plus a stat per record: it follows a rename, as logbench's sink does
+        handler = logging.handlers.WatchedFileHandler(path)
+        flush = handler.flush
     else:
         backend, _, front = row.partition(" ")
         log = loggers.create(backend, path=path)
@@ -74,20 +86,11 @@ def make_row(row: str, directory: str) -> tuple[Any, Callable[[], None]]:
 
 
 def measure_one(logger: Any, flush: Callable[[], None], workload: str, calls: int) -> float:
-    call = WORKLOADS[workload]
-    for _ in range(calls // 10):
-        call(logger)
-    flush()
-    start = time.thread_time_ns()
-    for _ in range(calls):
-        call(logger)
-    elapsed = time.thread_time_ns() - start
-    flush()
-    return elapsed / calls
+    return measure_one_call(functools.partial(WORKLOADS[workload], logger), flush, calls)
 
 
 def default_rows() -> list[str]:
-    rows = ["stringio", "file"]
+    rows = ["stringio", "file", "watched"]
     for backend in BACKENDS:
         rows.append(f"{backend} bridge")
         if hasattr(loggers, "accelerate") or "accelerate" in getattr(loggers, "__all__", ()):
@@ -101,12 +104,56 @@ def default_rows() -> list[str]:
     return rows
 
 
+def measure_emit(backends: list[str], calls: int, rounds: int) -> None:
+    """Print, per backend, the bridge's ``handle(record)`` against the native call (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="logbench-emit-") as directory:
+        for backend in backends:
+            log = loggers.create(backend, path=os.path.join(directory, f"{backend}.log"))
+            handler = log.handler()
+            record = logging.LogRecord("bench", logging.WARNING, __file__, 1, MESSAGE, (), None)
+            sides: dict[str, Callable[[], None]] = {
+                "native": lambda log=log: log.warning(MESSAGE, logger="bench"),  # the bridge's fields
+                "bridge": lambda handler=handler, record=record: handler.handle(record),
+            }
+            times: dict[str, list[float]] = {name: [] for name in sides}
+            for round_ in range(rounds):
+                for name in (sides if round_ % 2 == 0 else reversed(sides)):
+                    times[name].append(measure_one_call(sides[name], log.flush, calls))
+            log.close()
+            native, bridge = (statistics.median(times[name]) for name in sides)
+            deltas = [b - a for a, b in zip(times["native"], times["bridge"])]
+            print(f"{backend:<14} native {native:7.0f}  bridge handle(record) {bridge:7.0f}  "
+                  f"difference {statistics.median(deltas):6.0f} ns [{min(deltas):.0f}..{max(deltas):.0f}]")
+
+
+def measure_one_call(call: Callable[[], None], flush: Callable[[], object], calls: int) -> float:
+    """Caller thread CPU ns per ``call()`` over ``calls`` calls after a warm-up, flushed untimed."""
+    for _ in range(calls // 10):
+        call()
+    flush()
+    start = time.thread_time_ns()
+    for _ in range(calls):
+        call()
+    elapsed = time.thread_time_ns() - start
+    flush()
+    return elapsed / calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rows", default=None, help="comma-separated rows (default: all)")
+    parser.add_argument("--emit", action="store_true", help="the bridge's handle(record) against the native call")
     args = parser.parse_args()
+    if args.emit:
+        print(f"python {sys.version.split()[0]}; caller CPU ns per call, median of {args.rounds} interleaved "
+              f"rounds x {args.calls} calls")
+        measure_emit(["null", *BACKENDS], args.calls, args.rounds)
+        logger, flush = make_row("stringio", tempfile.gettempdir())
+        speed = statistics.median(measure_one(logger, flush, "simple", args.calls) for _ in range(args.rounds))
+        print(f"machine: stdlib StreamHandler(StringIO) simple {speed:.0f} ns (the issue's machine: 4,294 ns)")
+        return
     rows = args.rows.split(",") if args.rows else default_rows()
     results: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="logbench-front-") as directory:

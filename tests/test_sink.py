@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +41,11 @@ def umask_022() -> Iterator[None]:
 def write(sink: FileSink, *lines: bytes) -> int:
     with sink.lock:
         return sink.write_many(lines)
+
+
+def write_line(sink: FileSink, line: bytes) -> int:
+    with sink.lock:
+        return sink.write_line(line)
 
 
 @pytest.mark.parametrize("max_bytes", [None, 1000])
@@ -84,13 +89,14 @@ def test_a_symlink_planted_later_is_counted_not_followed(
 
 
 @pytest.mark.parametrize("max_bytes", [None, 1000])
+@pytest.mark.parametrize("one", [write, write_line], ids=["write_many", "write_line"])
 def test_an_external_rename_is_noticed_and_reopened(
-    log_path: Path, max_bytes: int | None
+    log_path: Path, max_bytes: int | None, one: Callable[[FileSink, bytes], int]
 ) -> None:
     sink = FileSink(str(log_path), max_bytes=max_bytes)
-    write(sink, rec(0))
+    one(sink, rec(0))
     os.rename(log_path, f"{log_path}.logrotate")  # what logrotate (without copytruncate) does
-    write(sink, rec(1))
+    one(sink, rec(1))
     sink.close()
     assert read_lines(f"{log_path}.logrotate") == [rec(0).rstrip(b"\n")]
     assert read_lines(log_path) == [rec(1).rstrip(b"\n")]
@@ -98,11 +104,14 @@ def test_an_external_rename_is_noticed_and_reopened(
 
 
 @pytest.mark.parametrize("max_bytes", [None, 1000])
-def test_a_deleted_file_is_noticed_on_the_next_batch(log_path: Path, max_bytes: int | None) -> None:
+@pytest.mark.parametrize("one", [write, write_line], ids=["write_many", "write_line"])
+def test_a_deleted_file_is_noticed_on_the_next_batch(
+    log_path: Path, max_bytes: int | None, one: Callable[[FileSink, bytes], int]
+) -> None:
     sink = FileSink(str(log_path), max_bytes=max_bytes)
-    write(sink, rec(0))
+    one(sink, rec(0))
     log_path.unlink()
-    write(sink, rec(1))  # would vanish into the deleted inode without the check
+    one(sink, rec(1))  # would vanish into the deleted inode without the check
     sink.close()
     assert read_lines(log_path) == [rec(1).rstrip(b"\n")] and sink.written == 2
 
@@ -168,6 +177,61 @@ def test_a_torn_tail_left_by_a_killed_writer_is_ended_before_appending(
     result = verify_log_files(tmp_path, "app.log", {"w": 4}, max_bytes=1000, backup_count=5)
     assert (result.torn_lines, result.found) == (1, 3)  # the torn fragment, but record 2 is intact
     assert "torn tail" in capsys.readouterr().err
+
+
+def _short_then(monkeypatch: pytest.MonkeyPatch, then: Callable[[Callable[[int, bytes], int], int, bytes], int]) -> None:
+    """``os.write`` writes half of its first call's data; later calls are ``then(real_write, fd, data)``."""
+    real = os.write
+    calls: list[int] = []
+
+    def fake(fd: int, data: bytes) -> int:
+        calls.append(fd)
+        if len(calls) == 1:
+            return real(fd, bytes(data[: len(data) // 2]))
+        return then(real, fd, data)
+
+    monkeypatch.setattr(os, "write", fake)
+
+
+def test_write_line_finishes_a_short_write(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sink = FileSink(str(log_path))
+    _short_then(monkeypatch, lambda real, fd, data: real(fd, data))
+    assert write_line(sink, rec(0)) == 1
+    monkeypatch.undo()
+    sink.close()
+    assert read_lines(log_path) == [rec(0).rstrip(b"\n")] and (sink.written, sink.dropped, sink.errors) == (1, 0, 0)
+
+
+def test_write_line_cuts_a_short_write_that_fails(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sink = FileSink(str(log_path))
+    assert write_line(sink, rec(0)) == 1
+
+    def full(real: object, fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    _short_then(monkeypatch, full)
+    assert write_line(sink, rec(1)) == 0
+    monkeypatch.undo()
+    assert write_line(sink, rec(2)) == 1  # logging resumes when the disk has room again
+    sink.close()
+    assert read_lines(log_path) == [rec(0).rstrip(b"\n"), rec(2).rstrip(b"\n")], "the torn half was cut"
+    assert (sink.written, sink.dropped, sink.errors) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("options", [{"max_bytes": 100}, {"fsync": True}, {}])
+def test_write_line_counts_as_write_many_does(tmp_path: Path, options: dict[str, object]) -> None:
+    sinks = [FileSink(str(tmp_path / f"{name}.log"), **options) for name in ("many", "line")]  # type: ignore[arg-type]
+    for seq in range(7):
+        write(sinks[0], rec(seq))
+        write_line(sinks[1], rec(seq))
+    sinks[0].close()
+    sinks[1].close()
+    write(sinks[0], rec(7))
+    write_line(sinks[1], rec(7))
+    assert [(s.written, s.dropped, s.errors, s.rotations) for s in sinks] == [(7, 1, 0, 3 if options.get("max_bytes") else 0)] * 2
+    for name in ("many", "line"):
+        assert sorted(p.name.replace(name, "x") for p in tmp_path.glob(f"{name}.log*")) == sorted(
+            p.name.replace("many", "x") for p in tmp_path.glob("many.log*"))
 
 
 def test_writes_after_close_are_dropped(log_path: Path) -> None:

@@ -21,8 +21,10 @@ Rotation (``max_bytes`` set)
     ``fsync`` the old file is synced before it is renamed.
 
 Locking
-    ``lock`` (a ``threading.Lock``) serialises the threads of one process; every
-    caller of ``write_many`` holds it (``with sink.lock:``). With rotation on, an
+    ``lock`` (a ``threading.Lock``; a ``threading.RLock`` with ``reentrant=True``,
+    for a caller that must notice its own re-entry, as ``sync`` does) serialises the
+    threads of one process; every caller of ``write_many``/``write_line`` holds it
+    (``with sink.lock:``). With rotation on, an
     ``fcntl.flock`` on ``<path>.lock`` is held across check-rotate-write, so
     processes sharing a path agree on one current file: under it one ``stat``
     compares the path's device/inode with the open file (and gives the size);
@@ -52,8 +54,8 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import _lifecycle
 from .._base import ErrorReporter
@@ -71,14 +73,16 @@ class FileSink:
     """Append encoded records to ``path``, rotating by size; see the module docstring."""
 
     def __init__(
-        self, path: str, *, max_bytes: int | None = None, backup_count: int = 5, fsync: bool = False
+        self, path: str, *, max_bytes: int | None = None, backup_count: int = 5, fsync: bool = False,
+        reentrant: bool = False,
     ) -> None:
         """Open (creating) ``path``. Raises ``OSError`` if it cannot be opened."""
         self.path = path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
         self.fsync = fsync
-        self.lock = threading.Lock()
+        self._new_lock: Callable[[], Any] = threading.RLock if reentrant else threading.Lock
+        self.lock = self._new_lock()
         self.written = 0
         self.dropped = 0
         self.errors = 0
@@ -103,7 +107,7 @@ class FileSink:
     rereadable = True
 
     @classmethod
-    def from_options(cls, options: Options) -> FileSink:
+    def from_options(cls, options: Options, *, reentrant: bool = False) -> FileSink:
         """The sink of ``options`` (path, rotation, fsync; a ``StreamSink`` for ``stream=``).
 
         Raises ``OSError`` if the file cannot be opened.
@@ -111,9 +115,10 @@ class FileSink:
         if options.stream is not None:
             from .stream import StreamSink
 
-            return StreamSink(options.stream, fsync=options.fsync)
+            return StreamSink(options.stream, fsync=options.fsync, reentrant=reentrant)
         assert options.path is not None
-        return cls(options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync)
+        return cls(options.path, max_bytes=options.max_bytes, backup_count=options.backup_count, fsync=options.fsync,
+                   reentrant=reentrant)
 
     # -- public -----------------------------------------------------------------
 
@@ -144,11 +149,38 @@ class FileSink:
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as exc:
-            self.errors += 1
-            self._reporter.report(_kind_of(exc), f"{exc.strerror or exc} (records dropped)")
+            self._count_error(exc)
         self.written += progress.records
         self.dropped += len(lines) - progress.records
         return progress.records
+
+    def write_line(self, line: bytes) -> int:
+        """``write_many((line,))``, same contract, with less bookkeeping for the common case
+        (no rotation, no ``fsync``): the identity ``stat`` and one ``os.write``."""
+        if self.max_bytes is not None or self.fsync or self._closed:
+            return self.write_many((line,))
+        try:
+            self._check_identity()
+            done = os.write(self._fd, line)
+        except OSError as exc:
+            self._count_error(exc)
+            self.dropped += 1
+            return 0
+        if done != len(line):  # a short write: finish it (or cut its torn tail) as write_many does
+            progress = _Progress()
+            try:
+                self._write_to_current((line,), progress, done)
+            except OSError as exc:
+                self._count_error(exc)
+            self.written += progress.records
+            self.dropped += 1 - progress.records
+            return progress.records
+        self.written += 1
+        return 1
+
+    def _count_error(self, exc: OSError) -> None:
+        self.errors += 1
+        self._reporter.report(_kind_of(exc), f"{exc.strerror or exc} (records dropped)")
 
     def close(self) -> None:
         """Close the file; idempotent. Later writes are counted as dropped."""
@@ -165,10 +197,9 @@ class FileSink:
 
     # -- writing ----------------------------------------------------------------
 
-    def _write_to_current(self, lines: Sequence[bytes], progress: _Progress) -> None:
-        """One ``os.write`` (looped on short writes) of ``lines`` to the open file."""
+    def _write_to_current(self, lines: Sequence[bytes], progress: _Progress, done: int = 0) -> None:
+        """One ``os.write`` (looped on short writes) of ``lines`` to the open file (``done`` bytes already written)."""
         data = b"".join(lines) if len(lines) > 1 else lines[0]
-        done = 0
         try:
             while done < len(data):
                 done += os.write(self._fd, data[done:] if done else data)
@@ -284,7 +315,7 @@ class FileSink:
         return os.open(self.path + ".lock", _OPEN_FLAGS, FILE_MODE)
 
     def _after_fork_in_child(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = self._new_lock()
         if self._lock_fd >= 0:
             try:
                 os.close(self._lock_fd)

@@ -39,13 +39,14 @@ class StreamSink(FileSink):
     #: A stream cannot be read back: a crashed batch cannot be checked against it (``mmap.drain``).
     rereadable = False
 
-    def __init__(self, stream: str, *, fsync: bool = False) -> None:  # no FileSink.__init__: nothing to open
+    def __init__(self, stream: str, *, fsync: bool = False, reentrant: bool = False) -> None:  # nothing to open
         self.stream = stream
         self.path = f"<{stream}>"
         self.max_bytes = None
         self.backup_count = 0
         self.fsync = fsync
-        self.lock = threading.Lock()
+        self._new_lock = threading.RLock if reentrant else threading.Lock
+        self.lock = self._new_lock()
         self.written = self.dropped = self.errors = self.rotations = 0
         self._closed = False
         self._broken = False  # the reader went away (EPIPE): drop without trying
@@ -75,6 +76,10 @@ class StreamSink(FileSink):
         self.dropped += len(lines) - whole
         return whole
 
+    def write_line(self, line: bytes) -> int:
+        """``write_many((line,))``."""
+        return self.write_many((line,))
+
     def _failed(self, exc: OSError) -> None:
         self.errors += 1
         if exc.errno == errno.EPIPE:
@@ -94,7 +99,7 @@ class StreamSink(FileSink):
         self._closed = True
 
     def _after_fork_in_child(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = self._new_lock()
 
 
 def _fsync_quietly(fd: int) -> None:
