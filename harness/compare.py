@@ -28,10 +28,12 @@ bytes, lag ms; higher-is-better records/s):
   divided by its cell's calibration (records/s: multiplied), else ``within drift``.
   ``calibration_ns`` itself measures the machine: its moves are listed as ``machine moved``, never failing;
 * **not judged, listed**: tail figures (``p99_ns``, ``p99_9_ns``, ``max_ns``) of a cell whose ``stalls``
-  record counted stall episodes (calls over 1 ms) in either run, unless NEW counted over 4x OLD's and at
+  record counted stall episodes (calls over 1 ms) in NEW, unless NEW counted over 4x OLD's and at
   least 10 more (then the stalls are the regression) (``stalled``: one scheduler stall of a few ms
-  decides a tail), and any percentile ``p`` of a cell where one repetition had (100 - p)% or more
-  of its calls stalled (its ``stalled_calls_pct``; in a paced case one 5 ms stall makes 50 late calls); and throughput with more than one producer thread (``contended``): on a
+  decides a tail), and any percentile ``p`` of a cell where one of NEW's repetitions had (100 - p)% or
+  more of its calls stalled (its ``stalled_calls_pct``; in a paced case one 5 ms stall makes 50 late
+  calls). OLD's stalls excuse nothing: a stall only lengthens calls, so OLD's can hide a regression but
+  never fake one; and throughput with more than one producer thread (``contended``): on a
   2-core machine those figures measure lock and GIL hand-over as much as the backend, and two runs of
   the same commit minutes apart differed by up to 64% with their intervals apart (docs/regression-gate.md).
   The single-thread throughput and every latency percentile of a stall-free cell stay judged;
@@ -69,7 +71,7 @@ BASELINE = "null"
 #: metrics whose threshold grows by how much BASELINE's same figure moved (timings)
 DRIFTING_SUFFIXES = ("_ns", "_ms")
 DRIFTING_METRICS = ("records_per_s",)
-#: tail figures, not judged in a cell that counted stall episodes (its ``stalls`` record)
+#: tail figures, not judged in a NEW cell that counted stall episodes (its ``stalls`` record)
 TAIL_METRICS = ("p99_ns", "p99_9_ns", "max_ns")
 #: a cell's own measure of the machine (scenarios/_calibrate.py): its timings are judged relative to it too
 CALIBRATION = "calibration_ns"
@@ -228,16 +230,16 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
     if metric in HIGHER_IS_BETTER and _producer_threads(str(new["case"])) > 1:
         return _relabel(finding, "contended", "not judged: several producer threads on this machine measure "
                                               "scheduling as much as the backend")
+    # Stalls only ever lengthen calls: OLD's can hide a regression, never fake one, so only NEW's excuse it.
     stalls = [count or 0 for count in context.stalls]
-    if metric in TAIL_METRICS and any(stalls) and not _stalls_more(stalls[0], stalls[1]):
+    if metric in TAIL_METRICS and stalls[1] and not _stalls_more(stalls[0], stalls[1]):
         return _relabel(finding, "stalled", f"tails not judged: {stalls[0]:g} and {stalls[1]:g} stall episodes "
                                             "(calls over 1 ms) in the two cells")
     shares = [share or 0.0 for share in context.stalled_pct]
     above = PERCENTILES.get(metric)  # the max (100) is a tail: the stall-count rule above judges it
-    if above is not None and above < 100.0 and max(shares) >= 100.0 - above:
-        return _relabel(finding, "stalled", f"not judged: up to {shares[0]:.3g}% and {shares[1]:.3g}% of a "
-                                            f"repetition's calls stalled (over 1 ms) in the two cells, "
-                                            f"enough to make its p{above:g}")
+    if above is not None and above < 100.0 and shares[1] >= 100.0 - above:
+        return _relabel(finding, "stalled", f"not judged: up to {shares[1]:.3g}% of a repetition's calls "
+                                            f"stalled (over 1 ms) in NEW's cell, enough to make its p{above:g}")
     return finding
 
 

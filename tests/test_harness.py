@@ -360,6 +360,9 @@ def test_compare_leaves_tails_of_a_stalled_cell_and_contended_throughput_unjudge
     assert [f.kind for f in _compare([tail(5e4), stalls(9)], [tail(1e6), stalls(22)])] == ["stalled"]
     # a CI run: the planted hiccup made 48 stall episodes against sync's 4; its p99 went 27.9 -> 154.7 us
     assert [f.kind for f in _compare([tail(2.8e4), stalls(4)], [tail(1.5e5), stalls(48)])] == ["regression"]
+    # stalls only lengthen calls: OLD's cannot fake a regression (a CI run: OLD's 2 episodes hid the hiccup's
+    # p99 47.7 -> 112.6 us, its own cell counting none)
+    assert [f.kind for f in _compare([tail(4.8e4), stalls(2)], [tail(1.1e5), stalls(0)])] == ["regression"]
 
     def p90(value: float) -> dict[str, Any]:  # a CI run: sync paced p90 22.7 -> 78.4 us
         return _rec("latency", "sync", "paced", "p90_ns", value, low=value * 0.9, high=value * 1.1, unit="ns")
@@ -369,6 +372,7 @@ def test_compare_leaves_tails_of_a_stalled_cell_and_contended_throughput_unjudge
 
     assert [f.kind for f in _compare([p90(2.3e4), share(0.0)], [p90(7.8e4), share(12.0)])] == ["stalled"]
     assert [f.kind for f in _compare([p90(2.3e4), share(0.0)], [p90(7.8e4), share(2.0)])] == ["regression"]
+    assert [f.kind for f in _compare([p90(2.3e4), share(12.0)], [p90(7.8e4), share(0.0)])] == ["regression"]
     assert [f.kind for f in _compare([p90(2.3e4)], [p90(7.8e4)])] == ["regression"]  # older files: no share
     assert [f.kind for f in _compare([tail(5e4), stalls(0)], [tail(1e6), stalls(0)])] == ["regression"]
     assert [f.kind for f in _compare([threads(4, 5e4)], [threads(4, 3e4)])] == ["contended"]

@@ -16,7 +16,8 @@ from scenarios.service import SHUTDOWN_CASE, SPEED_METRICS, run_service
 pytestmark = pytest.mark.slow
 
 SYNC = functools.partial(loggers.create, "sync")
-TINY = {"pairs": 2, "duration_s": 0.2, "warmup_s": 0.0}
+#: 0.5 s a wrk run: at 0.2 s a loaded machine once let wrk complete no request at all
+TINY = {"pairs": 2, "duration_s": 0.5, "warmup_s": 0.0}
 WRK_PROBLEM = _wrk.ensure_wrk()
 needs_wrk = pytest.mark.skipif(WRK_PROBLEM is not None, reason=f"service scenario not supported here: {WRK_PROBLEM}")
 
