@@ -35,7 +35,8 @@ It is 0 (verdict ``fail``) when no measured rate passes.
 
 Fronts (:mod:`scenarios._fronts`): a program that logs through stdlib ``logging``
 pays stdlib's machinery too. For a logbench backend the scenario also measures
-``front_rates`` (default: the gate's rate) with the same calls made through a
+``front_rates`` (default: the gate's rate, with the pairs and budget of any other
+rate: only the native front is the gate) with the same calls made through a
 ``logging.Logger`` whose handler is the backend's (``front=bridge``) and through the
 same logger accelerated by ``loggers.accelerate`` (``front=accelerated``): case
 ``rate=1/unit,front=bridge``. A is the same ``null`` native logger throughout, so the
@@ -133,7 +134,7 @@ def run_overhead(
     with scratch_dir(workdir) as tmp:
         for front, case in _plan(factory, tmp, rates, fronts, front_rates):
             every, per_unit = RATES[case]
-            gate = case == GATE_CASE
+            gate = case == GATE_CASE and front == "native"  # the gate's own case gets the most pairs
             least = min_pairs or ((15 if quick else 25) if gate else (7 if quick else 21))
             most = max(max_pairs * (3 if gate else 1), least)
             used, pairs = _measure_pairs(null_factory, through(factory, front), tmp, units, work, every, per_unit,
