@@ -2,11 +2,11 @@
 
     python benchmarks/calibration_probe.py --processes 6 --backends sync thread-queue
 
-Per process and case (the latency scenario's ``steady`` loop of 2 222 calls, the same with 64 KiB
-rotation, its ``paced`` loop of 555 at 10 000/s): nine repetitions, each after one calibration sample (``scenarios._calibrate``, as the
-latency scenario takes it); printed: the median p50 and p90 of the backend's calls, the median
-calibration p50, and their ratios. If the ratio stays put while
-the p50 moves between processes, dividing by the calibration removes the machine's drift
+Per process, the latency scenario itself (``run_latency(quick=True)``: nine repetitions per case, the
+calibration writes timed between each repetition's chunks, ``scenarios._calibrate``); printed per case:
+the p50 and p90 of the backend's calls, the calibration's p50 and the relative twins
+(``p50_per_calibration``, ``p90_per_calibration``), each a median over the repetitions. If a twin stays
+put while the p50 moves between processes, judging by the twin removes the machine's drift
 (docs/regression-gate.md).
 """
 
@@ -14,38 +14,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def measure_in_child(backend: str) -> str:
     sys.path.insert(0, HERE)
-    import loggers
-    from scenarios._calibrate import Calibration
-    from scenarios.latency import _paced, _steady
+    from harness.discover import resolve_factory
+    from scenarios.latency import run_latency
 
-    cases = {"steady": (lambda log: _steady(log, 2222, 0.5), 0, {}),
-             "rotating": (lambda log: _steady(log, 2222, 0.5), 0, {"max_bytes": 64 * 1024, "backup_count": 2}),
-             "paced": (lambda log: _paced(log, 555, 10_000.0, 0.5), 100_000, {})}
+    records = run_latency(resolve_factory(backend), backend=backend, quick=True)
     line = [backend]
-    with tempfile.TemporaryDirectory() as tmp:
-        for case, (run, interval_ns, options) in cases.items():
-            log = loggers.create(backend, path=os.path.join(tmp, f"{case}.log"), **options)
-            p50s, p90s, machine = [], [], []
-            with Calibration(tmp) as calibration:
-                for _ in range(9):
-                    machine.append(calibration.sample(interval_ns, locked=case == "rotating"))
-                    samples = sorted(run(log))
-                    p50s.append(samples[(len(samples) - 1) // 2])
-                    p90s.append(samples[(len(samples) * 9 - 1) // 10])
-                    log.flush()
-            log.close()
-            p50, p90, cal = statistics.median(p50s), statistics.median(p90s), statistics.median(machine)
-            line.append(f"{case} p50 {p50:,.0f} p90 {p90:,.0f} cal {cal:,.0f} ns, ratios {p50 / cal:.3f} {p90 / cal:.3f}")
+    for case in ("steady", "rotating", "paced"):
+        value = {r.metric: r.value for r in records if r.case == case and r.status == "ok"}
+        if "p50_ns" in value:
+            line.append(f"{case} p50 {value['p50_ns']:,.0f} p90 {value['p90_ns']:,.0f} cal {value['calibration_ns']:,.0f}"
+                        f" ns, twins {value['p50_per_calibration']:.3f} {value['p90_per_calibration']:.3f}")
     return " | ".join(line)
 
 

@@ -24,15 +24,23 @@ reported as the median over the repetitions with its distribution-free 95% inter
 ignores and the interval shows; on top, the ``stalls`` record counts stall episodes over the pooled
 repetitions (runs of consecutive calls over ``STALL_NS``, 1 ms; in the paced case the
 coordinated-omission correction makes one stall a run of late calls), with the count per repetition
-in its detail; ``stalled_calls_pct`` is the largest share of one repetition's calls over ``STALL_NS``
-(in the paced case a stall of 5 ms makes 50 late calls, so it can reach p90, not only the tails).
+in its detail; ``stalled_calls_pct`` is the largest share of one repetition's calls a stall decided
+(``stalled_calls``: over ``STALL_NS``, and the calls right behind one still over a tenth of it; in the
+paced case a stall of 5 ms makes 50 late calls, so it can reach p90, not only the tails).
 
-Calibration: before each repetition, :mod:`scenarios._calibrate` times a fixed encode + write (no
-backend involved) in the case's directory, in the paced case paced at the case's rate, in the
-rotating case under a ``flock`` with a ``stat`` of the path (what a size-rotating write shared
-between processes pays); ``calibration_ns`` per case is its median over the repetitions with its
-interval. ``compare`` judges the case's timings relative to it as well, so a machine or kernel that
-got slower between two runs is not called a regression of the backend.
+Calibration: each repetition runs in ``CHUNKS`` (8) chunks of its calls (fewer for a repetition under
+``8 * MIN_CHUNK`` calls; a paced chunk starts its own schedule), and before each chunk
+:mod:`scenarios._calibrate` times a block of a fixed encode + write, no backend involved
+(``CALIBRATION_WRITES``, 1024 per repetition, ~8 ms; paced, 256 at the case's rate, ~26 ms), in the
+case's directory, in the rotating case under a ``flock`` with a ``stat`` of the path (what a
+size-rotating write shared between processes pays). A repetition's calibration writes show the
+machine at the moments its calls were timed (this VM flips between speeds within a second);
+``calibration_ns`` per case is the median of their per-repetition p50 with its interval. Each
+percentile also has a relative twin (``p50_per_calibration`` ... ``max_per_calibration``): per
+repetition the percentile over the same percentile of that repetition's calibration writes (a tail
+against the machine's tail), median and interval. ``compare`` judges the case's timings relative to
+the machine that way too, so a machine or kernel that got slower, between two runs or within one, is
+not called a regression of the backend.
 
 ``flush``/``close`` are not timed here (the overhead and throughput scenarios
 include them). Each repetition stops early when its share of the time budget
@@ -45,15 +53,16 @@ from __future__ import annotations
 import os
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._calibrate import CALIBRATION_CALLS, Calibration, calibration_record
+from ._calibrate import Calibration, calibration_record, relative_record
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._results import ResultRecord
 from ._stats import median_interval, percentile
 
-__all__ = ["CASES", "PERCENTILES", "REPEATS", "STALL_NS", "run_latency", "stall_episodes"]
+__all__ = ["CASES", "PERCENTILES", "REPEATS", "STALL_NS", "TWIN_DECIDES_CASES", "TWIN_DECIDES_FROM",
+           "TWIN_DECIDES_METRICS", "run_latency", "stall_episodes", "stalled_calls"]
 
 CASES = ("steady", "rotating", "paced")
 #: metric -> percentile (100 = max)
@@ -62,6 +71,27 @@ PERCENTILES = {"p50_ns": 50.0, "p90_ns": 90.0, "p99_ns": 99.0, "p99_9_ns": 99.9,
 REPEATS = 9
 #: a call (or, paced, a lateness) over this is a stall
 STALL_NS = 1_000_000
+#: calibration writes per repetition: enough that their p99 is the 10th slowest, not the 3rd (a tail's twin is
+#: measured against it); paced writes wait for their due time like the case's calls, so fewer there
+CALIBRATION_WRITES = 1024
+PACED_CALIBRATION_WRITES = 256
+#: the figures whose relative twins follow the machine closely enough to decide alone (``compare``): in the
+#: steady and rotating cases, p50 and p90 (the same percentiles of 1024 calibration writes are well
+#: measured; their p99.9 and max are one or two writes). Same-commit twins moved at most 4% (p50) and 7%
+#: (p90) between runs where the ns figures moved up to 1.7x (docs/regression-gate.md); the paced case's
+#: twins follow less (a paced write waits its due time, so fewer calibration writes). Elsewhere a
+#: regression must show in ns and in the twin.
+TWIN_DECIDES_CASES = ("steady", "rotating")
+TWIN_DECIDES_METRICS = ("p50_ns", "p90_ns")
+#: ... and only for a backend whose calls cost at least this share of a calibration write in both runs: a call
+#: doing the same kind of work (encoding and writing in the caller, as ``sync`` does). A call far cheaper
+#: (a queue hand-off: ``thread-queue`` 0.13, ``mmap`` 0.4) is interpreter-bound, moves with the CPU more
+#: than with the write path, and is judged in ns, relative to ``null`` and to the twin together.
+TWIN_DECIDES_FROM = 0.5
+#: a repetition's calls run in up to this many chunks of at least MIN_CHUNK calls, each after a block of
+#: calibration writes
+CHUNKS = 8
+MIN_CHUNK = 64
 
 
 def run_latency(
@@ -87,9 +117,10 @@ def run_latency(
         repeats: repetitions per case (at least 1).
     Returns:
         Per case the metrics of ``PERCENTILES`` in ns (median over repetitions, ``low``/``high`` its
-        95% interval), ``stalls`` (count, pooled), ``stalled_calls_pct`` (the worst repetition's share
-        of stalled calls) and ``calibration_ns`` (the machine's speed beside them), or one
-        "not supported" record.
+        95% interval), each with its relative twin (``scenarios._calibrate.relative_record``),
+        ``stalls`` (count, pooled), ``stalled_calls_pct`` (the worst repetition's share of calls a
+        stall decided) and ``calibration_ns`` (the machine's speed beside them), or one "not
+        supported" record.
     Raises:
         ValueError: ``repeats`` below 1.
     """
@@ -114,10 +145,13 @@ def run_latency(
             reps, machine = [], []
             try:
                 with Calibration(tmp) as calibration:
+                    def calibrate(writes: int) -> list[int]:
+                        return calibration.times(writes, int(1e9 / rate) if case == "paced" else 0,
+                                                 locked=case == "rotating")
                     for _ in range(repeats):
-                        machine.append(calibration.sample(int(1e9 / rate) if case == "paced" else 0,
-                                                          locked=case == "rotating"))
-                        reps.append(_repetition(log, case, per_rep, rate, budget / repeats))
+                        samples, beside = _repetition(log, case, per_rep, rate, budget / repeats, calibrate)
+                        reps.append(samples)
+                        machine.append(beside)  # sorted
             finally:
                 log.close()
             stats = log.stats()
@@ -125,23 +159,47 @@ def run_latency(
                       f"rotations={stats.get('rotations', 0)} dropped={stats.get('dropped', 0)}")
             if case == "paced":
                 detail += f"; {rate:g}/s, measured from the intended start (coordinated-omission corrected)"
-            records += _percentile_records(name, case, reps, detail)
-            records.append(_calibration_record(name, case, machine))
+            records += _percentile_records(name, case, reps, machine, detail)
+            records.append(_calibration_record(name, case, [int(percentile(m, 50.0)) for m in machine]))
     return records
 
 
 def _calibration_record(name: str, case: str, samples: list[int]) -> ResultRecord:
     """The machine's speed in this case (paced and rotating cases calibrate their own way)."""
-    how = {"paced": f"{CALIBRATION_CALLS // 4} paced", "rotating": f"{CALIBRATION_CALLS} flock + stat +"}.get(
-        case, f"{CALIBRATION_CALLS}")
-    return calibration_record("latency", name, case, samples, how)
+    writes = _calibration_writes(case)
+    how = {"paced": f"{writes} paced", "rotating": f"{writes} flock + stat +"}.get(case, f"{writes}")
+    return calibration_record("latency", name, case, samples, how,
+                              f"in up to {CHUNKS} blocks between the chunks of each repetition, p50 per repetition")
 
 
-def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float) -> array[int]:
-    """One repetition of ``case``, then an untimed ``flush()`` so the next one starts with nothing queued."""
-    samples = _paced(log, calls, rate, budget_s) if case == "paced" else _steady(log, calls, budget_s)
+def _calibration_writes(case: str) -> int:
+    """Calibration writes per repetition of ``case``."""
+    return PACED_CALIBRATION_WRITES if case == "paced" else CALIBRATION_WRITES
+
+
+def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float,
+                calibrate: Callable[[int], list[int]]) -> tuple[array[int], list[int]]:
+    """One repetition of ``case`` in up to ``CHUNKS`` chunks of at least ``MIN_CHUNK`` calls, each after a
+    block of ``calibrate(writes)`` (``_calibration_writes(case)`` in all), then an untimed ``flush()`` so
+    the next one starts with nothing queued: ``(latencies, the calibration writes' ns, sorted)``.
+
+    The machine on this VM flips between speeds within a second; calibrating between the chunks of the
+    repetition measures it at the moments the calls were timed, so the relative twin cancels a flip.
+    A paced chunk starts its own schedule (a backlog at a chunk's end is not carried into the next).
+    """
+    chunks = max(1, min(CHUNKS, calls // MIN_CHUNK))
+    samples: array[int] = array("q")
+    machine: list[int] = []
+    for chunk in range(chunks):
+        machine += calibrate(_calibration_writes(case) // chunks)
+        part = calls // chunks + (calls % chunks if chunk == chunks - 1 else 0)
+        timed = _paced(log, part, rate, budget_s / chunks) if case == "paced" else _steady(log, part, budget_s / chunks)
+        samples += timed
+        if len(timed) < part:  # the budget ran out
+            break
     log.flush(timeout=10.0)
-    return samples
+    machine.sort()
+    return samples, machine
 
 
 def stall_episodes(samples: Sequence[int], stall_ns: int = STALL_NS) -> int:
@@ -152,6 +210,20 @@ def stall_episodes(samples: Sequence[int], stall_ns: int = STALL_NS) -> int:
         episodes += over and not inside
         inside = over
     return episodes
+
+
+def stalled_calls(samples: Sequence[int], stall_ns: int = STALL_NS, settle_ns: int = STALL_NS // 10) -> int:
+    """Calls that a stall decided: each over ``stall_ns``, and the calls right after one that are still
+    over ``settle_ns`` (in the paced case the calls that waited behind the stall, the coordinated-omission
+    ramp down from it; in the steady case the next call is back to normal at once)."""
+    count, behind = 0, False
+    for sample in samples:
+        if sample > stall_ns:
+            behind = True
+        elif sample <= settle_ns:
+            behind = False
+        count += behind
+    return count
 
 
 def _steady(log: Any, calls: int, budget_s: float) -> array[int]:
@@ -190,22 +262,30 @@ def _paced(log: Any, calls: int, rate: float, budget_s: float) -> array[int]:
     return samples
 
 
-def _percentile_records(name: str, case: str, reps: list[array[int]], detail: str) -> list[ResultRecord]:
-    """Per metric: the median over repetitions of the per-repetition percentile, with its interval."""
+def _percentile_records(name: str, case: str, reps: list[array[int]], machine: list[list[int]],
+                        detail: str) -> list[ResultRecord]:
+    """Per metric: the median over repetitions of the per-repetition percentile, with its interval, and
+    its relative twin: each repetition's percentile over the same percentile of its calibration writes
+    (``machine``, sorted, one list per repetition), so a tail is measured against the machine's tail."""
     ordered = [sorted(rep) for rep in reps]
     records = []
     for metric, pct in PERCENTILES.items():
-        est = median_interval([percentile(rep, pct) for rep in ordered])
+        figures = [percentile(rep, pct) for rep in ordered]
+        est = median_interval(figures)
         records.append(ResultRecord("latency", name, case, metric, est.value, "ns", low=est.low, high=est.high,
                                     detail=f"{detail}; median of per-repetition values, "
                                            f"interval coverage {est.coverage:.3f}"))
+        beside = [float(percentile(writes, pct)) for writes in machine]
+        records.append(relative_record("latency", name, case, metric, figures, beside,
+                                       over=f"the same percentile of its {len(machine[0])} calibration writes"))
     per_rep = [stall_episodes(rep) for rep in reps]
     records.append(ResultRecord("latency", name, case, "stalls", sum(per_rep), "count",
                                 detail=f"episodes of calls over {STALL_NS / 1e6:g} ms, pooled over repetitions; "
                                        f"per repetition {per_rep}; {detail}"))
-    shares = [100.0 * sum(1 for sample in rep if sample > STALL_NS) / max(len(rep), 1) for rep in reps]
+    shares = [100.0 * stalled_calls(rep) / max(len(rep), 1) for rep in reps]
     records.append(ResultRecord("latency", name, case, "stalled_calls_pct", max(shares), "%",
-                                detail=f"the largest share of one repetition's calls over {STALL_NS / 1e6:g} ms "
-                                       f"(a repetition whose calls were 10% stalled has a stall for its p90); "
-                                       f"per repetition {[round(x, 2) for x in shares]}"))
+                                detail=f"the largest share of one repetition's calls a stall decided (over "
+                                       f"{STALL_NS / 1e6:g} ms, and the calls after one still over "
+                                       f"{STALL_NS / 1e7:g} ms; a repetition whose calls were 10% stalled has a "
+                                       f"stall for its p90); per repetition {[round(x, 2) for x in shares]}"))
     return records

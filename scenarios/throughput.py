@@ -18,8 +18,9 @@ lower than a single 20 000-record run's; they are comparable with each other, wh
 
 Calibration: in the single-producer case (the one ``compare`` judges; more producers are
 ``contended`` on this machine), :mod:`scenarios._calibrate` times a fixed encode + write before each
-repetition; ``calibration_ns`` (threads=1) is its median with its interval, and ``compare`` also judges
-that case's records/s relative to it.
+repetition and after the last; ``calibration_ns`` (threads=1) is their median with its interval, and
+``records_per_calibration`` the relative twin of records/s (per repetition, times the mean calibration
+beside it), by which ``compare`` also judges that case.
 
 Multi-thread cases run in a spawned child watched by :mod:`scenarios._watchdog`
 (all repetitions of a case in one child):
@@ -37,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._calibrate import CALIBRATION_CALLS, Calibration, calibration_record
+from ._calibrate import CALIBRATION_CALLS, METRIC, Calibration, around, calibration_record, relative_record
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._proc import ChildFailed
 from ._results import ResultRecord
@@ -96,7 +97,12 @@ def run_throughput(
                         machine: list[int] = []
                         reps = _case(None, factory, path, n, per_thread, budget, repeats,
                                      before_each=lambda: machine.append(calibration.sample()))
-                    results.append(calibration_record("throughput", name, f"threads={n}", machine, str(CALIBRATION_CALLS)))
+                        machine.append(calibration.sample())  # after the last repetition
+                    results.append(calibration_record("throughput", name, f"threads={n}", machine,
+                                                      str(CALIBRATION_CALLS), "before each repetition and after the last"))
+                    results.append(relative_record("throughput", name, f"threads={n}", "records_per_s",
+                                                   _rates(reps), around(machine, repeats), per_time=True,
+                                                   over=f"the mean {METRIC} just before and after it"))
                 else:
                     reps = run_watched(_case, n, factory, path, n, per_thread, budget, repeats, stall_s=stall)
             except ChildFailed as exc:
@@ -111,7 +117,7 @@ def run_throughput(
 
 def _record(name: str, threads: int, reps: list[tuple[int, float, int]]) -> ResultRecord:
     """The case's record from its repetitions' ``(logged, seconds, dropped)``."""
-    est = median_interval([(logged - dropped) / elapsed for logged, elapsed, dropped in reps])
+    est = median_interval(_rates(reps))
     logged, dropped = sum(r[0] for r in reps), sum(r[2] for r in reps)
     return ResultRecord(
         "throughput", name, f"threads={threads}", "records_per_s", est.value, "records/s", low=est.low, high=est.high,
@@ -119,6 +125,11 @@ def _record(name: str, threads: int, reps: list[tuple[int, float, int]]) -> Resu
                 f"{median([r[1] for r in reps]):.3f} s (median) until close() returned; "
                 f"interval coverage {est.coverage:.3f}"),
     )
+
+
+def _rates(reps: list[tuple[int, float, int]]) -> list[float]:
+    """Delivered records/s of each repetition's ``(logged, seconds, dropped)``."""
+    return [(logged - dropped) / elapsed for logged, elapsed, dropped in reps]
 
 
 def _case(

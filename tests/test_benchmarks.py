@@ -144,3 +144,16 @@ def test_caller_cost_digest_names_functions_that_exist_and_is_stable() -> None:
                           capture_output=True, text=True, timeout=120, check=True)
     digests = [line.split()[4] for line in done.stdout.splitlines()]
     assert len(digests) == 2 and digests[0] == digests[1] and len(digests[0]) == 16, done.stdout
+
+
+def test_calibration_probe_reports_the_scenarios_own_twins() -> None:
+    """``benchmarks/calibration_probe.py`` measures with the latency scenario itself: one line per
+    process with, per case, the p50, p90, calibration and both relative twins."""
+    from benchmarks.calibration_probe import measure_in_child
+
+    line = measure_in_child("sync")
+    cases = line.split(" | ")
+    assert cases[0] == "sync" and [c.split()[0] for c in cases[1:]] == ["steady", "rotating", "paced"]
+    for case in cases[1:]:
+        twins = [float(x) for x in case.split("twins ")[1].split()]
+        assert len(twins) == 2 and all(x > 0 for x in twins)

@@ -17,6 +17,7 @@ import pytest
 import loggers
 from scenarios import SCENARIOS, ResultRecord
 from scenarios.latency import PERCENTILES, run_latency
+from scenarios._calibrate import around, relative_metric, relative_record
 from scenarios._fronts import FRONTS, front_case, split_case, through
 from scenarios.overhead import lines_per_s, run_overhead, sustainable_rate
 from scenarios.throughput import run_throughput
@@ -175,12 +176,72 @@ def test_latency_records_are_well_formed(tmp_path: Path) -> None:
         machine = _by(records, case, "calibration_ns")
         assert machine.unit == "ns" and machine.low is not None and machine.high is not None
         assert 0 < machine.low <= machine.value <= machine.high, machine
-        assert machine.detail.count(",") >= 8  # one sample per repetition, listed
+        samples = json.loads(machine.detail.split("samples ")[1])
+        assert len(samples) == 9  # one per repetition, from the blocks between its chunks
+        assert "blocks between the chunks" in machine.detail
+        for metric in PERCENTILES:
+            twin = _by(records, case, relative_metric(metric))
+            assert twin.unit == "x" and 0 < twin.low <= twin.value <= twin.high, twin
+            assert "coverage 0.961" in twin.detail
     assert not list(tmp_path.rglob("calibration.log*"))  # the file and the rotating case's lock file: removed
     assert "flock + stat" in _by(records, "rotating", "calibration_ns").detail  # as a rotating write pays
     assert "paced" in _by(records, "paced", "calibration_ns").detail
     assert "rotations=0" not in _by(records, "rotating", "p50_ns").detail
     assert "coordinated-omission" in _by(records, "paced", "p99_9_ns").detail
+
+
+def test_a_repetitions_machine_speed_is_the_mean_of_the_samples_around_it() -> None:
+    assert around([100, 300, 200], 2) == [200.0, 250.0]
+    assert around([100, 300], 2) == [200.0, 300.0]  # no sample after the last: its own alone
+    with pytest.raises(ValueError, match="at least 3"):
+        around([100, 300], 3)
+
+
+def test_a_relative_twin_is_the_median_of_per_repetition_ratios() -> None:
+    # a machine that flips between two speeds: the figure moves with it, the ratio does not
+    figures, machine = [7_000.0, 11_000.0, 7_100.0, 11_200.0, 10_900.0], [5_000.0, 8_000.0, 5_100.0, 8_000.0, 7_900.0]
+    twin = relative_record("latency", "sync", "steady", "p50_ns", figures, machine, over="its calibration")
+    assert (twin.metric, twin.unit) == ("p50_per_calibration", "x")
+    assert (twin.low, twin.high) == (min(f / m for f, m in zip(figures, machine)),
+                                     max(f / m for f, m in zip(figures, machine)))
+    assert 1.37 < twin.low <= twin.value <= twin.high < 1.41
+    rate = relative_record("throughput", "sync", "threads=1", "records_per_s", [100_000.0], [5_000.0], per_time=True,
+                           over="its calibration")
+    assert (rate.metric, rate.value) == ("records_per_calibration", 0.5)  # records in one 5 µs calibration write
+    with pytest.raises(ValueError, match="one per repetition"):
+        relative_record("latency", "sync", "steady", "p50_ns", figures, machine[:2], over="its calibration")
+    assert relative_metric("p99_9_ns") == "p99_9_per_calibration"
+
+
+@pytest.mark.parametrize(("calls", "chunks"), [(2_000, 8), (200, 3), (40, 1)])
+def test_a_repetition_calibrates_between_its_chunks(calls: int, chunks: int) -> None:
+    """The machine's speed is taken at the moments the calls are timed: a block of calibration writes
+    before each chunk (chunks of at least 64 calls, at most 8), 1024 writes in all (steady), and every
+    write is returned for the twins' percentiles."""
+    from scenarios.latency import _repetition
+
+    events: list[str] = []
+
+    class Recorder:
+        def info(self, msg: str, **fields: object) -> None:
+            events.append("call")
+
+        def flush(self, timeout: float | None = None) -> bool:
+            events.append("flush")
+            return True
+
+    def calibrate(writes: int) -> list[int]:
+        events.append(f"calibrate {writes}")
+        return [len(events)] * writes
+
+    samples, machine = _repetition(Recorder(), "steady", calls, 10_000.0, 60.0, calibrate)
+    assert machine == sorted(machine) and len(machine) == 1024 // chunks * chunks  # every write, for any percentile
+    assert len(samples) == calls and events.count("call") == calls and events[-1] == "flush"
+    blocks = [i for i, event in enumerate(events) if event.startswith("calibrate")]
+    assert len(blocks) == chunks and blocks[0] == 0
+    assert all(event == f"calibrate {1024 // chunks}" for event in (events[i] for i in blocks))
+    assert min(b - a - 1 for a, b in zip(blocks, [*blocks[1:], len(events) - 1])) >= min(64, calls)
+    assert machine == sorted(m for i in blocks for m in [i + 1] * (1024 // chunks))
 
 
 def test_latency_marks_unsupported_rotation(tmp_path: Path) -> None:
@@ -209,6 +270,17 @@ def test_stall_episodes_count_runs_not_calls() -> None:
     assert stall_episodes([10, 10]) == 0
     assert stall_episodes([10, 2 * ms, 3 * ms, 5 * ms, 10, 2 * ms]) == 2
     assert stall_episodes([2 * ms]) == 1
+
+
+def test_stalled_calls_count_the_ramp_behind_a_stall() -> None:
+    """Paced: a 3 ms stall makes the next calls late by less and less; those under 1 ms but over 0.1 ms
+    are the stall's too. Steady: the call after a stall is back to normal and is not counted."""
+    from scenarios.latency import stalled_calls
+
+    us = 1_000
+    assert stalled_calls([10 * us, 3_000 * us, 2_000 * us, 900 * us, 400 * us, 90 * us, 500 * us]) == 4
+    assert stalled_calls([10 * us, 2_000 * us, 12 * us, 2_500 * us]) == 2
+    assert stalled_calls([500 * us, 20 * us]) == 0  # slow, but no stall before it
 
 
 def test_a_latency_stall_moves_one_repetition_not_the_median(tmp_path: Path) -> None:
@@ -242,7 +314,9 @@ def test_throughput_records_are_well_formed(tmp_path: Path) -> None:
     _check_records(every, "throughput", "sync")
     (machine,) = [r for r in every if r.metric == "calibration_ns"]  # the judged single-producer case only
     assert machine.case == "threads=1" and machine.unit == "ns" and machine.low <= machine.value <= machine.high
-    assert machine.detail.count(",") >= 4  # one sample per repetition
+    assert len(json.loads(machine.detail.split("samples ")[1])) == 6  # before each of 5 repetitions, after the last
+    (twin,) = [r for r in every if r.metric == "records_per_calibration"]
+    assert twin.case == "threads=1" and twin.unit == "x" and 0 < twin.low <= twin.value <= twin.high
     records = [r for r in every if r.metric == "records_per_s"]
     assert [r.case for r in records] == ["threads=1", "threads=2", "threads=4", "threads=8"]
     assert all(r.value > 0 and r.unit == "records/s" and "0 dropped" in r.detail for r in records)
