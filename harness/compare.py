@@ -23,9 +23,15 @@ bytes, lag ms; higher-is-better records/s):
 * **and for the kernel**: ``null`` shows the interpreter's speed, not the write path's (``sync``'s p50
   moved 1.8x between same-commit runs while ``null``'s moved 1-25%). A cell that carries a
   ``calibration_ns`` record (a fixed encode + write timed between the cell's own repetitions,
-  scenarios/_calibrate.py) has its timings judged relative to it as well when the calibration itself
-  moved beyond its noise (its two intervals apart): a regression must then also hold with the figure
-  divided by its cell's calibration (records/s: multiplied), else ``within drift``.
+  scenarios/_calibrate.py) has its timings judged relative to it as well. Where both runs carry the
+  figure's relative twin (``p50_per_calibration``, ``records_per_calibration``: repetition by repetition
+  the figure over the calibration sampled beside it, with its own interval), a regression must also be
+  a regression of the twin, else ``within drift``. For the latency figures whose twins follow the
+  machine closely (``scenarios.latency.TWIN_DECIDES_*``: p50 and p90 of steady and rotating) the twin
+  decides alone: worse beyond ``threshold`` with intervals apart is a regression even when the ns
+  figure hid it in a faster phase of the machine (unless NEW's stalls explain it, below). Older files without twins: when the calibration
+  moved beyond its noise (its two intervals apart), a regression must also hold with the figure
+  divided by its cell's calibration median (records/s: multiplied), else ``within drift``.
   ``calibration_ns`` itself measures the machine: its moves are listed as ``machine moved``, never failing;
 * **not judged, listed**: tail figures (``p99_ns``, ``p99_9_ns``, ``max_ns``) of a cell whose ``stalls``
   record counted stall episodes (calls over 1 ms) in NEW, unless NEW counted over 4x OLD's and at
@@ -54,7 +60,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scenarios.latency import PERCENTILES
+from scenarios._calibrate import relative_metric
+from scenarios.latency import PERCENTILES, TWIN_DECIDES_CASES, TWIN_DECIDES_FROM, TWIN_DECIDES_METRICS
 from scenarios.overhead import GATE_CASE
 
 from .store import number as _num
@@ -133,13 +140,15 @@ def _drifts(metric: str) -> bool:
 class Context:
     """What judging one figure may allow for: BASELINE's same figure in OLD and NEW (rows or None),
     the stall episodes counted in the figure's cell in OLD and NEW (or None), the cell's
-    ``calibration_ns`` rows in OLD and NEW (or None), and its ``stalled_calls_pct`` (the worst
-    repetition's share of stalled calls) in OLD and NEW (or None)."""
+    ``calibration_ns`` rows in OLD and NEW (or None), its ``stalled_calls_pct`` (the worst
+    repetition's share of stalled calls) in OLD and NEW (or None), and the figure's relative twin
+    (``scenarios._calibrate.relative_metric``) in OLD and NEW (or None)."""
 
     baselines: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     stalls: tuple[float | None, float | None] = (None, None)
     calibrations: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     stalled_pct: tuple[float | None, float | None] = (None, None)
+    relatives: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
 
 
 NO_CONTEXT = Context()
@@ -192,6 +201,24 @@ def _machine_moved(calibrations: tuple[dict[str, Any] | None, dict[str, Any] | N
     return before is not None and after is not None and (after[0] > before[1] or after[1] < before[0])
 
 
+def _calibration_excuses(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: float,
+                         context: Context) -> str | None:
+    """Why the cell's calibration explains a regression of ``metric`` (None: it does not). With the
+    figure's relative twin on both sides, the twin decides: not a regression of it, then the machine
+    moved under the repetitions. Without it (older files), the calibration's median divides the figure,
+    and only when the calibration moved beyond its own noise."""
+    old_twin, new_twin = context.relatives
+    if old_twin is not None and new_twin is not None:
+        twin = _plain_change(metric, old_twin, new_twin, threshold)
+        if twin is not None and twin.kind == "regression":
+            return None
+        return _twin_unmoved(metric, old_twin, new_twin)
+    if _machine_moved(context.calibrations) and not _worse_relative(metric, old, new, threshold, context.calibrations):
+        before, after = (_num(row["value"]) if row else None for row in context.calibrations)
+        return f"not relative to this cell's {CALIBRATION} ({before:.4g} -> {after:.4g}): the machine moved with it"
+    return None
+
+
 def _relabel(finding: Finding, kind: str, why: str) -> Finding:
     """``finding`` as a non-failing ``kind``, its parenthesis extended by ``why``."""
     return Finding(kind, f"{finding.text[:-1]}; {why})", False)
@@ -214,6 +241,8 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
         if finding is None or finding.kind != "regression":
             return finding
         return _relabel(finding, "baseline moved", "the machine or the harness: other backends' timings allow for it")
+    if _twin_decides(new, context):
+        return _judged_by_twin(metric, old, new, threshold, context)
     finding = _plain_change(metric, old, new, threshold, moved or 0.0)
     if moved and (finding is None or finding.kind == "within noise"):
         plain = _plain_change(metric, old, new, threshold)
@@ -223,24 +252,71 @@ def _change(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: fl
         return finding
     if moved is not None and not _worse_relative(metric, old, new, threshold, context.baselines):
         return _relabel(finding, "within drift", f"not relative to {BASELINE}: the machine moved with it")
-    if _machine_moved(context.calibrations) and not _worse_relative(metric, old, new, threshold, context.calibrations):
-        before, after = (_num(row["value"]) if row else None for row in context.calibrations)
-        return _relabel(finding, "within drift", f"not relative to this cell's {CALIBRATION} ({before:.4g} -> "
-                                                 f"{after:.4g}): the machine moved with it")
+    excused = _calibration_excuses(metric, old, new, threshold, context)
+    if excused:
+        return _relabel(finding, "within drift", excused)
     if metric in HIGHER_IS_BETTER and _producer_threads(str(new["case"])) > 1:
         return _relabel(finding, "contended", "not judged: several producer threads on this machine measure "
                                               "scheduling as much as the backend")
-    # Stalls only ever lengthen calls: OLD's can hide a regression, never fake one, so only NEW's excuse it.
+    stalled = _stalls_explain(metric, context)
+    return _relabel(finding, "stalled", stalled) if stalled else finding
+
+
+def _stalls_explain(metric: str, context: Context) -> str | None:
+    """Why stalls in NEW's cell, not the backend's code, decide a percentile that got worse (None: they
+    do not). Stalls only ever lengthen calls: OLD's can hide a regression, never fake one, so only NEW's
+    excuse it."""
     stalls = [count or 0 for count in context.stalls]
     if metric in TAIL_METRICS and stalls[1] and not _stalls_more(stalls[0], stalls[1]):
-        return _relabel(finding, "stalled", f"tails not judged: {stalls[0]:g} and {stalls[1]:g} stall episodes "
-                                            "(calls over 1 ms) in the two cells")
+        return f"tails not judged: {stalls[0]:g} and {stalls[1]:g} stall episodes (calls over 1 ms) in the two cells"
     shares = [share or 0.0 for share in context.stalled_pct]
     above = PERCENTILES.get(metric)  # the max (100) is a tail: the stall-count rule above judges it
     if above is not None and above < 100.0 and shares[1] >= 100.0 - above:
-        return _relabel(finding, "stalled", f"not judged: up to {shares[1]:.3g}% of a repetition's calls "
-                                            f"stalled (over 1 ms) in NEW's cell, enough to make its p{above:g}")
-    return finding
+        return (f"not judged: up to {shares[1]:.3g}% of a repetition's calls stalled (over 1 ms, or behind a "
+                f"stall) in NEW's cell, enough to make its p{above:g}")
+    return None
+
+
+def _judged_by_twin(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: float,
+                    context: Context) -> Finding | None:
+    """A timing whose relative twin follows the machine closely (``_twin_decides``), twins on both
+    sides: the twin decides. Worse beyond ``threshold`` with intervals apart is a regression even
+    when the ns figure hid it (a faster phase of the machine), unless NEW's stalls explain it (they
+    lengthen the calls, not the calibration writes); a move in ns that the twin does not show is
+    ``within drift``."""
+    old_twin, new_twin = context.relatives
+    assert old_twin is not None and new_twin is not None
+    twin = _plain_change(metric, old_twin, new_twin, threshold)
+    absolute = _plain_change(metric, old, new, threshold)
+    worse_in_ns = absolute is not None and absolute.kind == "regression"
+    if twin is None or twin.kind != "regression":
+        if absolute is not None and worse_in_ns:
+            return _relabel(absolute, "within drift", _twin_unmoved(metric, old_twin, new_twin))
+        return absolute
+    finding = Finding("regression", f"{twin.text[:-1]}; in ns {_moved(old, new)})", True)
+    stalled = _stalls_explain(metric, context)
+    return _relabel(finding, "stalled", stalled) if stalled else finding
+
+
+def _twin_unmoved(metric: str, old_twin: dict[str, Any], new_twin: dict[str, Any]) -> str:
+    """Why a move in ns is the machine's: the figure's twin did not move with it."""
+    return f"not relative to the calibration repetition by repetition: {relative_metric(metric)} {_moved(old_twin, new_twin)}"
+
+
+def _moved(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """``old [low, high] -> new [low, high]`` of two rows."""
+    return f"{_show(_num(old['value']) or 0.0, _interval(old), False)} -> {_show(_num(new['value']) or 0.0, _interval(new), False)}"
+
+
+def _twin_decides(new: dict[str, Any], context: Context) -> bool:
+    """True for a latency figure whose twin follows the machine closely (``scenarios.latency``'s
+    ``TWIN_DECIDES_CASES`` and ``TWIN_DECIDES_METRICS``) when both runs carry it."""
+    old_twin, new_twin = context.relatives
+    if old_twin is None or new_twin is None:
+        return False
+    return (str(new["scenario"]) == "latency" and str(new["case"]) in TWIN_DECIDES_CASES
+            and str(new["metric"]) in TWIN_DECIDES_METRICS
+            and min(_num(old_twin["value"]) or 0.0, _num(new_twin["value"]) or 0.0) >= TWIN_DECIDES_FROM)
 
 
 def _stalls_more(before: float, after: float) -> bool:
@@ -308,10 +384,13 @@ def _context(key: tuple[str, ...], runs: tuple[dict[tuple[str, ...], dict[str, A
     stall_rows = [run.get((scenario, backend, case, "stalls")) for run in runs]
     calibrations = [run.get((scenario, backend, case, CALIBRATION)) for run in runs]
     shares = [run.get((scenario, backend, case, "stalled_calls_pct")) for run in runs]
+    twins = [run.get((scenario, backend, case, relative_metric(metric))) for run in runs]
     return Context(tuple(b.get((scenario, case, metric)) for b in baselines),  # type: ignore[arg-type]
                    tuple(None if r is None else _num(r["value"]) for r in stall_rows),  # type: ignore[arg-type]
                    tuple(r if r is not None and r["status"] == "ok" else None for r in calibrations),  # type: ignore[arg-type]
-                   tuple(None if r is None else _num(r["value"]) for r in shares))  # type: ignore[arg-type]
+                   tuple(None if r is None else _num(r["value"]) for r in shares),  # type: ignore[arg-type]
+                   tuple(r if r is not None and r["status"] == "ok" and _interval(r) else None  # type: ignore[arg-type]
+                         for r in twins))
 
 
 def compare(old: pd.DataFrame, new: pd.DataFrame, threshold: float = 10.0) -> list[Finding]:

@@ -332,6 +332,110 @@ def test_a_calibration_that_moved_within_its_noise_excuses_nothing() -> None:
     assert [f.kind for f in _compare(old, new) if "p50_ns" in f.text] == ["regression"]
 
 
+def _twin(metric: str, value: float, low: float, high: float, case: str = "steady",
+          scenario: str = "latency") -> dict[str, Any]:
+    from scenarios._calibrate import relative_metric
+
+    return _rec(scenario, "sync", case, relative_metric(metric), value, low=low, high=high, unit="x")
+
+
+def test_a_figures_relative_twin_decides_when_both_runs_carry_it() -> None:
+    """A clean-clone CI run of one commit (072561a): sync's steady p50 went 7144 -> 11821 ns while the
+    calibration read 5190 [5113, 5464] -> 8337 [5255, 9383]: the machine flipped between a fast and a slow
+    state within the run, so the calibration's interval overlapped and excused nothing. Repetition by
+    repetition, the p50 over the calibration beside it did not move: the twin excuses it."""
+    def p50(value: float, low: float, high: float, case: str = "steady") -> dict[str, Any]:
+        return _rec("latency", "sync", case, "p50_ns", value, low=low, high=high, unit="ns")
+
+    def calibration(value: float, low: float, high: float) -> dict[str, Any]:
+        return _rec("latency", "sync", "steady", "calibration_ns", value, low=low, high=high, unit="ns")
+
+    old = [p50(7_144.0, 7_078.0, 7_275.0), calibration(5_190.0, 5_113.0, 5_464.0)]
+    new = [p50(11_821.0, 7_406.0, 12_117.0), calibration(8_337.0, 5_255.0, 9_383.0)]
+    assert [f.kind for f in _compare(old, new) if "p50" in f.text] == ["regression"]  # no twins: the old rule
+    twins = ([_twin("p50_ns", 1.30, 1.21, 1.35)], [_twin("p50_ns", 1.33, 1.19, 2.06)])
+    (finding,) = [f for f in _compare(old + twins[0], new + twins[1]) if "p50" in f.text]
+    assert finding.kind == "within drift" and not finding.bad
+    assert "p50_per_calibration 1.3 [1.21, 1.35] -> 1.33 [1.19, 2.06]" in finding.text
+    # the twin moved beyond the threshold with its intervals apart: the backend's, though the machine moved too
+    slower = [_twin("p50_ns", 1.70, 1.62, 1.80)]
+    (finding,) = [f for f in _compare(old + twins[0], new + slower) if "p50" in f.text]
+    assert finding.kind == "regression" and finding.bad
+    assert finding.text.startswith("latency / sync / steady / p50_per_calibration: 1.3 [1.21, 1.35] -> 1.7 [1.62, 1.8]")
+    assert "in ns 7144 [7078, 7275] -> 1.182e+04 [7406, 1.212e+04]" in finding.text
+    # a twin on one side only (an older file): the old rule
+    assert [f.kind for f in _compare(old, new + slower) if "p50" in f.text] == ["regression"]
+
+
+def test_a_twin_catches_what_a_faster_machine_hid_in_steady_and_rotating_only() -> None:
+    """A gate-test run: the planted 30% slowdown ran in a faster phase of the VM than sync's own cell, so
+    its steady p50 went down in ns (11990 -> 9996) while its p50 over the calibration went 1.36 -> 1.85.
+    For p50 and p90 of the steady and rotating cases the twin decides; in the paced case (twins follow
+    the machine less closely there) and for tails a regression must show in ns too."""
+    def rows(case: str, ns: tuple[float, float, float], twin: tuple[float, float, float]) -> list[dict[str, Any]]:
+        return [_rec("latency", "sync", case, "p50_ns", ns[0], low=ns[1], high=ns[2], unit="ns"),
+                _twin("p50_ns", *twin, case=case)]
+
+    for case in ("steady", "rotating"):
+        old = rows(case, (11_990.0, 11_043.0, 12_055.0), (1.365, 1.230, 1.478))
+        new = rows(case, (9_996.0, 9_747.0, 15_347.0), (1.850, 1.629, 1.941))
+        (finding,) = _compare(old, new)
+        assert finding.kind == "regression" and finding.bad, case
+    paced_old = rows("paced", (11_990.0, 11_043.0, 12_055.0), (1.365, 1.230, 1.478))
+    paced_new = rows("paced", (9_996.0, 9_747.0, 15_347.0), (1.850, 1.629, 1.941))
+    assert [f for f in _compare(paced_old, paced_new) if f.bad] == []
+    # a tail's twin divides by the calibration's own tail (a few writes): a same-commit pair read a steady
+    # p99 twin 0.64 -> 1.02 while the ns figure went 24.0 -> 19.2 us; tails must show in ns and in the twin
+    tail_old = [_rec("latency", "sync", "steady", "p99_ns", 24_020.0, low=22_680.0, high=27_770.0, unit="ns"),
+                _twin("p99_ns", 0.640, 0.633, 0.716)]
+    tail_new = [_rec("latency", "sync", "steady", "p99_ns", 19_200.0, low=15_850.0, high=21_350.0, unit="ns"),
+                _twin("p99_ns", 1.019, 0.957, 1.194)]
+    assert [f for f in _compare(tail_old, tail_new) if f.bad] == []
+
+
+def test_a_twin_decides_only_for_calls_the_size_of_a_calibration_write() -> None:
+    """The issue's 4-backend runs of one commit: thread-queue's steady p90 moved 1484 -> 1629 ns (+9.8%)
+    and its twin 0.139 -> 0.161 (+15%, intervals apart). A hand-off at a seventh of a calibration write is
+    interpreter-bound: the CPU and the write path moved differently, and the twin alone is no judge."""
+    old = [_rec("latency", "thread-queue", "steady", "p90_ns", 1_484.0, low=1_457.0, high=1_602.0, unit="ns"),
+           {**_twin("p90_ns", 0.1392, 0.1317, 0.1439), "backend": "thread-queue"}]
+    new = [_rec("latency", "thread-queue", "steady", "p90_ns", 1_629.0, low=1_599.0, high=1_686.0, unit="ns"),
+           {**_twin("p90_ns", 0.1606, 0.1527, 0.1628), "backend": "thread-queue"}]
+    assert [f for f in _compare(old, new) if f.bad] == []
+    # the same twins at sync's size (a call about a calibration write) decide
+    big = [{**row, "value": row["value"] * 8, "low": row["low"] * 8, "high": row["high"] * 8}
+           if row["metric"] != "p90_ns" else row for row in old]
+    bigger = [{**row, "value": row["value"] * 8, "low": row["low"] * 8, "high": row["high"] * 8}
+              if row["metric"] != "p90_ns" else row for row in new]
+    assert [f.kind for f in _compare(big, bigger) if f.bad] == ["regression"]
+
+
+def test_a_twin_decided_regression_that_stalls_explain_is_stalled() -> None:
+    """Stalls in NEW's cell still explain a tail that got worse in ns, twin or not (a stall lengthens the
+    calls, not the calibration writes)."""
+    def rows(ns: float, twin: float, stalls: float) -> list[dict[str, Any]]:
+        return [_rec("latency", "sync", "steady", "max_ns", ns, low=ns * 0.9, high=ns * 1.1, unit="ns"),
+                _twin("max_ns", twin, twin * 0.9, twin * 1.1),
+                _rec("latency", "sync", "steady", "stalls", stalls, unit="count")]
+
+    (finding,) = [f for f in _compare(rows(50_000.0, 5.0, 0), rows(2_000_000.0, 200.0, 2)) if "max" in f.text]
+    assert finding.kind == "stalled" and not finding.bad
+
+
+def test_a_records_per_s_twin_is_better_higher() -> None:
+    def rate(value: float) -> dict[str, Any]:
+        return _rec("throughput", "sync", "threads=1", "records_per_s", value, low=value * 0.97,
+                    high=value * 1.03, unit="records/s")
+
+    def twin(value: float) -> dict[str, Any]:
+        return _twin("records_per_s", value, value * 0.95, value * 1.05, "threads=1", "throughput")
+
+    old, new = [rate(100_000.0), twin(0.50)], [rate(60_000.0), twin(0.49)]
+    assert [f.kind for f in _compare(old, new)] == ["within drift"]
+    assert [f.kind for f in _compare(old, [rate(60_000.0), twin(0.30)])] == ["regression"]
+    assert [f.kind for f in _compare(old, [rate(100_000.0), twin(0.30)])] == []  # a twin alone flags nothing
+
+
 def test_compare_scales_records_per_s_by_a_calibration_the_other_way() -> None:
     def rate(value: float) -> dict[str, Any]:
         return _rec("throughput", "sync", "threads=1", "records_per_s", value, low=value * 0.97,

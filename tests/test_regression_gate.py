@@ -3,8 +3,9 @@
 Three quick runs of the same commit (``python -m harness run --quick``, each cell in its own process, as
 CI runs them) of ``null`` (the baseline ``compare`` judges timings against) and ``sync`` over the
 scenarios whose figures ``compare`` judges by interval (latency, throughput, memory). Every pair of
-runs is judged and its false alarms reported (issue 20 asks for zero; this machine's between-run
-drift of syscall-bound figures does not allow it yet, so the count is measured, not asserted). The first run
+runs is judged and its false alarms reported; at most one flagged figure over the three pairs is allowed
+(issue 20 asks for zero: on this VM 3 of 20 measured sets had one, none had two; docs/regression-gate.md,
+"Repetition by repetition"). The first run
 also carries three planted regressions (``tests/planted.py``: ``hiccup`` sleeps 20 µs every 100 calls,
 ``bloated`` holds an extra 20 MiB, ``slower`` spins 30% of a ``sync`` call in every call); each planted
 backend's rows, renamed to ``sync``, are compared with that run's ``sync`` rows (``null`` on both
@@ -75,12 +76,12 @@ def test_every_figure_compare_judges_carries_an_interval(runs: list[Any]) -> Non
 
 
 @pytest.mark.slow
-def test_same_commit_pairs_are_judged_and_their_false_alarms_reported(runs: list[Any]) -> None:
-    """Every same-commit pair judges the run's figures by intervals, and every flagged line shows both
-    intervals. The false alarms are reported (a warning in the test
-    output), not asserted to be zero: on this 2-core VM a syscall-bound figure (``sync``'s p50) moved
-    1.7x between runs while ``null`` moved 5% (docs/regression-gate.md), so issue 20's "every pair
-    clean" is measured here, not yet met."""
+def test_same_commit_pairs_are_judged_and_flag_at_most_one_figure(runs: list[Any]) -> None:
+    """Every same-commit pair judges the run's figures by intervals, every flagged line shows both
+    intervals, and the three pairs flag at most one figure between them (reported as a warning in the
+    test output). Issue 20's "every pair clean" held in 17 of 20 sets of this test on this 2-core VM
+    (the other three flagged one figure each: a steady p99 and two paced figures); 072561a's rules
+    flagged three in one of the same sets (docs/regression-gate.md)."""
     counts = {}
     for a, b in itertools.combinations(range(RUNS), 2):
         old, new = _reference(runs[a]), _reference(runs[b])
@@ -91,6 +92,7 @@ def test_same_commit_pairs_are_judged_and_their_false_alarms_reported(runs: list
         assert len(_judged(old, new)) >= MIN_JUDGED, f"{a + 1} -> {b + 1}: too few figures judged"
         counts[f"{a + 1} -> {b + 1}"] = flagged
     warnings.warn(f"same-commit false alarms per pair: {counts}", stacklevel=1)
+    assert sum(len(flagged) for flagged in counts.values()) <= 1, counts
 
 
 def _judged(old: Any, new: Any) -> list[tuple[str, ...]]:
