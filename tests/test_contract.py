@@ -11,6 +11,7 @@ import re
 import stat
 import sys
 import threading
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,32 @@ def test_stdlib_bridge(backend: str, log_path: Path) -> None:
     first, second = read_records(log_path)
     assert first["msg"] == "hello world" and first["user"] == 7 and first["logger"] == f"bridge.{backend}"
     assert second["level"] == "ERROR" and "RuntimeError: boom" in str(second["exc"])
+
+
+@pytest.mark.parametrize("sample", [None, {"DEBUG": 0.5}])
+def test_bridge_applies_the_loggers_level_before_any_work(backend: str, log_path: Path, sample: Any) -> None:
+    """A record below the logbench logger's level costs no formatting (its ``__str__`` never runs), with
+    the bridge's entries inlined (a plain logger) or not (``sample=`` replaces them); the level is read
+    per record, so ``set_level`` later lets it through."""
+    calls = []
+
+    class Loud:
+        def __str__(self) -> str:
+            calls.append(1)
+            return "loud"
+
+    options = {"sample": sample} if sample else {}
+    with loggers.create(backend, path=log_path, level="INFO", **options) as log:
+        handler = log.handler()
+        record = logging.LogRecord("levels", logging.DEBUG, __file__, 1, "value %s", (Loud(),), None)
+        handler.handle(record)
+        assert calls == []
+        log.set_level("DEBUG")
+        handler.handle(record)
+        handler.handle(record)  # a sampled DEBUG keeps every second call: at least one of two
+    messages = [r["msg"] for r in read_records(log_path)]
+    assert messages == (["value loud"] if sample else ["value loud", "value loud"])
+    assert len(calls) == len(messages) if sample is None else len(calls) >= 1
 
 
 def test_bridge_handler_lock_works_where_stdlib_takes_it(backend: str, log_path: Path) -> None:

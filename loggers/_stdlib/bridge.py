@@ -75,6 +75,17 @@ def late_formattable(msg: object, args: object) -> bool:
     return True
 
 
+def plain_entry(target: Logger) -> bool:
+    """True if ``target``'s bridge entries (``_handoff_record``/``_handoff_record_args``) are the base
+    class's: its level filter, then ``_handoff``/``_handoff_args``, so a caller may inline them. False
+    when ``sample=`` (or a subclass) replaced them. Fixed once the logger is constructed."""
+    from .._base import Logger
+
+    cls, own = type(target), vars(target)
+    return (cls._handoff_record is Logger._handoff_record and cls._handoff_record_args is Logger._handoff_record_args
+            and "_handoff_record" not in own and "_handoff_record_args" not in own)
+
+
 class _NoLock:
     """A lock that is never held: ``with``, ``acquire`` and ``release`` do nothing.
 
@@ -116,6 +127,7 @@ class BridgeHandler(logging.Handler):
     def __init__(self, target: Logger, level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self._target = target
+        self._plain = plain_entry(target)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -124,12 +136,17 @@ class BridgeHandler(logging.Handler):
     _filter_overridden = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        """The record as ``(ts, level, message, fields)`` to the target logger; its level filter applies.
+        """The record as ``(ts, level, message, fields)`` to the target logger; its level filter applies
+        first (a record below it is not formatted, so no argument's ``__str__`` runs).
 
         Fields: ``logger``, then ``extra=`` attributes (only looked for when the record has more
         attributes than a plain one), ``exc`` and ``stack``. The message is ``format_message(msg, args)``
         (``getMessage()``); formatted by the target's writer when ``late_formattable``.
         """
+        target, level = self._target, record.levelno
+        if level < target._min_level:
+            return  # the target's level filter (every entry starts with it), before any work
+        plain = self._plain
         attrs = record.__dict__
         fields: dict[str, object] = {"logger": record.name}
         if len(attrs) != _PLAIN_RECORD_LEN:
@@ -143,12 +160,17 @@ class BridgeHandler(logging.Handler):
             fields["stack"] = record.stack_info
         ts_ns = int(record.created * 1_000_000_000)
         msg, args = record.msg, record.args
-        if not args:
-            self._target._handoff_record(ts_ns, record.levelno, msg if type(msg) is str else format_message(msg, args), fields)
-        elif late_formattable(msg, args):
-            self._target._handoff_record_args(ts_ns, record.levelno, msg, fields, args)  # type: ignore[arg-type]
+        if args and late_formattable(msg, args):
+            if plain:  # _handoff_record_args inlined: the level was checked above
+                target._handoff_args(ts_ns, level, msg, fields, args)  # type: ignore[arg-type]
+            else:
+                target._handoff_record_args(ts_ns, level, msg, fields, args)  # type: ignore[arg-type]
+            return
+        text = msg if not args and type(msg) is str else format_message(msg, args)
+        if plain:  # _handoff_record inlined
+            target._handoff(ts_ns, level, text, fields)
         else:
-            self._target._handoff_record(ts_ns, record.levelno, format_message(msg, args), fields)
+            target._handoff_record(ts_ns, level, text, fields)
 
     def handle(self, record: logging.LogRecord) -> Any:  # bool on 3.11; the record or False since 3.12
         """stdlib's ``Handler.handle`` without the lock: filter (a filter may return a new record), then emit.
