@@ -339,6 +339,33 @@ def test_extra_alone_takes_the_fast_path_in_order(monkeypatch: pytest.MonkeyPatc
     assert len(out) == 1
 
 
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_a_record_below_the_targets_level_is_never_formatted(accelerated: bool) -> None:
+    """The stdlib logger lets DEBUG through, the logbench logger behind the handler is at INFO: through the
+    bridge and accelerated alike nothing arrives and the argument's ``__str__`` never runs (it would
+    have, formatted in the caller, before the target's level dropped the record)."""
+    calls: list[int] = []
+
+    class Loud:
+        def __str__(self) -> str:
+            calls.append(1)
+            return "loud"
+
+    out: list[Any] = []
+    target = Capture("h", out)
+    target.set_level("INFO")
+    logger = logging.Logger("below", logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(target.handler())
+    if accelerated:
+        loggers.accelerate(logger)
+    logger.debug("value %s", Loud())
+    logger.debug("value %s", Loud(), extra={"user": 1})
+    assert out == [] and calls == []
+    logger.info("value %s", Loud())
+    assert out == [("h", 20, "value loud", [("logger", "below")])] and calls == [1]
+
+
 def test_mutable_arguments_are_formatted_in_the_caller() -> None:
     logger, out = _hierarchy("mutable")
     items = [1]

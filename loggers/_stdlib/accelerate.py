@@ -52,7 +52,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .bridge import _STANDARD_ATTRS, BridgeHandler, exception_text, late_formattable
+from .bridge import _STANDARD_ATTRS, BridgeHandler, exception_text, late_formattable, plain_entry
 from .message import LATE_FORMAT_TYPES as _LATE
 from .message import format_message
 
@@ -100,7 +100,7 @@ class _Plan:
         self.targets = self._targets(logger, handlers)
         #: Every target takes records as ``Logger._handoff_record(_args)`` says (no ``sample=``, no override):
         #: the methods may inline those two entries.
-        self.plain = self.targets is not None and all(_plain_entry(target) for _, target in self.targets)
+        self.plain = self.targets is not None and all(plain_entry(target) for _, target in self.targets)
 
     @staticmethod
     def _targets(logger: logging.Logger, handlers: list[logging.Handler]) -> tuple[tuple[Any, Target], ...] | None:
@@ -132,14 +132,6 @@ class _Plan:
             if handler.filters:
                 return False
         return True
-
-
-def _plain_entry(target: Target) -> bool:
-    from .._base import Logger
-
-    cls, own = type(target), vars(target)
-    return (cls._handoff_record is Logger._handoff_record and cls._handoff_record_args is Logger._handoff_record_args
-            and "_handoff_record" not in own and "_handoff_record_args" not in own)
 
 
 def _plan_for(logger: logging.Logger) -> _Plan:
@@ -177,7 +169,8 @@ def _emit(logger: logging.Logger, level: int, msg: object, args: tuple[object, .
             if key in _STANDARD_ATTRS:
                 raise KeyError("Attempt to overwrite %r in LogRecord" % key)
             fields[key] = extra[key]
-    accepting = [target for handler, target in targets if level >= handler.level]
+    # the handler's level, then the target's, as the bridge's emit checks it: before any formatting
+    accepting = [target for handler, target in targets if level >= handler.level and level >= target._min_level]
     if not accepting:
         return True
     ts_ns = _time_ns()
