@@ -27,7 +27,7 @@ bytes, lag ms; higher-is-better records/s):
   figure's relative twin (``p50_per_calibration``, ``records_per_calibration``: repetition by repetition
   the figure over the calibration sampled beside it, with its own interval), a regression must also be
   a regression of the twin, else ``within drift``. For the latency figures whose twins follow the
-  machine closely (``scenarios.latency.TWIN_DECIDES_*``: p50 and p90 of steady and rotating) the twin
+  machine closely (``scenarios.latency.TWIN_DECIDES_*``: the steady case's p50) the twin
   decides alone: worse beyond ``threshold`` with intervals apart is a regression even when the ns
   figure hid it in a faster phase of the machine (unless NEW's stalls explain it, below). Older files without twins: when the calibration
   moved beyond its noise (its two intervals apart), a regression must also hold with the figure

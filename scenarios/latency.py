@@ -75,14 +75,16 @@ STALL_NS = 1_000_000
 #: measured against it); paced writes wait for their due time like the case's calls, so fewer there
 CALIBRATION_WRITES = 1024
 PACED_CALIBRATION_WRITES = 256
-#: the figures whose relative twins follow the machine closely enough to decide alone (``compare``): in the
-#: steady and rotating cases, p50 and p90 (the same percentiles of 1024 calibration writes are well
-#: measured; their p99.9 and max are one or two writes). Same-commit twins moved at most 4% (p50) and 7%
-#: (p90) between runs where the ns figures moved up to 1.7x (docs/regression-gate.md); the paced case's
-#: twins follow less (a paced write waits its due time, so fewer calibration writes). Elsewhere a
-#: regression must show in ns and in the twin.
-TWIN_DECIDES_CASES = ("steady", "rotating")
-TWIN_DECIDES_METRICS = ("p50_ns", "p90_ns")
+#: the figure whose relative twin follows the machine closely enough to decide alone (``compare``): the steady
+#: case's p50 (the p50 of 1024 calibration writes is well measured; their p99.9 and max are one or two writes).
+#: Over 12 gate-test sets on 2026-12-02 its same-commit twin moved 1.52-1.69 (1.11x) where the ns figure moved
+#: 9.9-19.2 us (1.94x) and the planted 30% slowdown moved the twin beyond its intervals in every set. The
+#: steady p90 and the rotating p50/p90 twins, which decided alone before, moved up to 1.20x, 1.22x and 1.47x
+#: there and made all 7 same-commit false alarms of those sets (docs/regression-gate.md); the paced case's twins
+#: follow less still (a paced write waits its due time, so fewer calibration writes). Elsewhere a regression
+#: must show in ns (beyond ``null``'s drift) and in the twin.
+TWIN_DECIDES_CASES = ("steady",)
+TWIN_DECIDES_METRICS = ("p50_ns",)
 #: ... and only for a backend whose calls cost at least this share of a calibration write in both runs: a call
 #: doing the same kind of work (encoding and writing in the caller, as ``sync`` does). A call far cheaper
 #: (a queue hand-off: ``thread-queue`` 0.13, ``mmap`` 0.4) is interpreter-bound, moves with the CPU more
