@@ -10,6 +10,10 @@ import nox
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
+#: uv builds the session environments when it is installed beside nox (``pip install "nox[uv]"``, as
+#: ``.ci/run`` does): the same packages from PyPI as pip, in seconds instead of a minute per environment
+#: (five environments in CI). Without uv, nox falls back to virtualenv and pip.
+nox.options.default_venv_backend = "uv|virtualenv"
 PYTHON = "3.11"  # the default interpreter: bench, report, asv
 #: Every interpreter ``requires-python`` claims; ``nox -s tests`` runs on each one present.
 PYTHONS = ["3.11", "3.12", "3.13"]
@@ -80,13 +84,18 @@ def _try_picologging(session: nox.Session) -> None:
     if session.python in ("3.11", "3.12"):
         return
     python = os.path.join(session.bin, "python")
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "picologging"],
-                          capture_output=True, text=True, check=False)
+    if session.venv_backend == "uv":
+        from nox.virtualenv import find_uv
+
+        installer = [find_uv()[1], "pip", "install", "--quiet", "--python", python]
+    else:
+        installer = [python, "-m", "pip", "install", "--quiet"]
+    done = subprocess.run([*installer, "picologging"], capture_output=True, text=True, check=False)
     if done.returncode == 0:
         session.log("picologging installed")
         return
     errors = [line.strip() for line in done.stdout.splitlines() + done.stderr.splitlines() if "error:" in line]
-    session.warn(f"picologging does not install on {session.python}: {errors[0] if errors else 'pip failed'}")
+    session.warn(f"picologging does not install on {session.python}: {errors[0] if errors else 'the install failed'}")
 
 
 @nox.session(python=PYTHON)
