@@ -31,12 +31,14 @@ def failed_record(scenario: str, backend: str, detail: str) -> dict[str, Any]:
 
 
 def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
-               artifacts_dir: str | None = None, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+               artifacts_dir: str | None = None, options: dict[str, Any] | None = None,
+               root: str = ROOT) -> list[dict[str, Any]]:
     """Run ``backend`` x ``scenario`` in a child process; its records, or one failed-cell record.
 
     ``artifacts_dir`` (the run's results directory) is offered to scenarios that keep files there
     (the ``caller`` scenario's pyperf JSON); ``options`` (JSON-able keyword arguments, e.g. the user's
-    ``workload``, ``trials``) go to a scenario that takes them.
+    ``workload``, ``trials``) go to a scenario that takes them. ``root``: the logbench tree whose
+    ``harness``, ``scenarios`` and ``loggers`` the child imports (default this one; ``ab`` runs two).
     """
     scratch = tempfile.mkdtemp(prefix="logbench-cell-")
     try:
@@ -49,7 +51,7 @@ def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
         spec_path = os.path.join(scratch, "spec.json")
         with open(spec_path, "w", encoding="utf-8") as file:
             json.dump(spec, file)
-        status, stderr = _run_child(spec_path, timeout)
+        status, stderr = _run_child(spec_path, timeout, root)
         if status != 0:
             why = f"timed out after {timeout:g} s" if status is None else f"worker exited with status {status}"
             return [failed_record(scenario, backend, f"{why}\n{stderr[-STDERR_TAIL:]}")]
@@ -63,14 +65,15 @@ def spawn_cell(backend: str, scenario: str, *, quick: bool, timeout: float,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_child(spec_path: str, timeout: float) -> tuple[int | None, str]:
-    """(exit status or None on timeout, stderr text) of the worker."""
+def _run_child(spec_path: str, timeout: float, root: str) -> tuple[int | None, str]:
+    """(exit status or None on timeout, stderr text) of the worker, run from the tree ``root``."""
     env = dict(os.environ)
-    # the project, then the current directory (a user's --workload module), then what was there
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    # the tree, then the current directory (a user's --workload module), then what was there
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.getcwd(), env.get("PYTHONPATH", "")) if p)
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness._worker", spec_path],
+            # -P: ``-m`` would put the current directory first on sys.path, ahead of ``root``
+            [sys.executable, "-P", "-m", "harness._worker", spec_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             env=env, start_new_session=True,
         )

@@ -1,8 +1,8 @@
-"""Command line ``logbench`` (also ``python -m harness``): ``run``, ``compare``, ``check``, ``report``, ``advise``.
+"""Command line ``logbench`` (also ``python -m harness``): ``run``, ``compare``, ``ab``, ``check``, ``report``, ``advise``.
 
 The only module that prints or sets exit codes.
 
-Exit codes: 0 success; 1 a regression / new defect / new failed cell (compare) or a
+Exit codes: 0 success; 1 a regression / new defect / new failed cell (compare, ab) or a
 failed gate (check); 2 usage errors (argparse), unknown names, unreadable result files;
 3 (check) the run is correct but no reference backend meets the 5% overhead target.
 ``advise``: 0 a recommendation; 1 no candidate meets every need; 2 the results lack what the
@@ -53,8 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     compare = command("compare", "compare two result directories; exit 1 on a regression")
     compare.add_argument("old")
     compare.add_argument("new")
-    compare.add_argument("--threshold", type=float, default=10.0,
-                         help="percent (relative) or percentage points (overhead) beyond which a change counts")
+    _add_threshold(compare)
+    ab = command("ab", "run two logbench trees' code cell by cell, interleaved, then compare them "
+                       "(exit 1 on a regression): OLD and NEW see the machine seconds apart, not minutes")
+    ab.add_argument("old", metavar="OLD_TREE", help="a logbench checkout (the baseline: e.g. a `git worktree` of main)")
+    ab.add_argument("new", metavar="NEW_TREE", help="a logbench checkout (the change)")
+    ab.add_argument("--backends", nargs="+", metavar="NAME", help="as for run (default: all)")
+    ab.add_argument("--scenarios", nargs="+", metavar="NAME", help="as for run (default: all)")
+    ab.add_argument("--quick", action="store_true", help="the quick suite")
+    ab.add_argument("--out", default=os.path.join("results", "ab"),
+                    help="writes OUT/old and OUT/new, each a results directory (default: results/ab)")
+    ab.add_argument("--force", action="store_true", help="overwrite existing results in OUT/old and OUT/new")
+    ab.add_argument("--timeout", type=float, help="seconds per cell before it counts as failed")
+    _add_threshold(ab)
     check = command("check", "the CI gate on one result directory")
     check.add_argument("results")
     check.add_argument("--fail-on-failed-cells", action="store_true",
@@ -79,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="let peers (loguru, structlog, ...) be recommended too; by default they are "
                              "shown as a comparison only")
     return parser
+
+
+def _add_threshold(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float, default=10.0,
+                        help="percent (relative) or percentage points (overhead) beyond which a change counts")
 
 
 def _positive_int(text: str) -> int:
@@ -193,6 +209,49 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+#: what a directory needs to be a logbench tree ``ab`` can run cells from
+TREE_MARKERS = ("harness/_worker.py", "scenarios/__init__.py", "loggers/__init__.py")
+
+
+def _check_tree(path: str) -> str:
+    """``path`` as an absolute logbench tree; ValueError (exit 2) naming what is missing."""
+    missing = [marker for marker in TREE_MARKERS if not os.path.isfile(os.path.join(path, marker))]
+    if missing:
+        raise ValueError(f"{path} is not a logbench tree (no {', '.join(missing)})")
+    return os.path.abspath(path)
+
+
+def _cmd_ab(args: argparse.Namespace) -> int:
+    """Run both trees cell by cell (``run_interleaved``), save OUT/old and OUT/new, then ``compare`` them."""
+    from . import metadata, store
+    from .run import run_interleaved
+
+    trees = [_check_tree(args.old), _check_tree(args.new)]
+    backends = _expand_backends(args.backends)
+    scenarios = list(args.scenarios or discover.scenario_names())
+    for name in scenarios:
+        discover.resolve_scenario(name)
+    outs = [os.path.join(args.out, "old"), os.path.join(args.out, "new")]
+    for out in outs:
+        if os.path.exists(os.path.join(out, "results.json")) and not args.force:
+            raise FileExistsError(f"{os.path.join(out, 'results.json')} exists (use --force to overwrite)")
+    command = ["python -m harness", *sys.argv[1:]]
+    metas = [metadata.collect(quick=args.quick, command=command, reference=discover.reference_backends(),
+                              baseline=discover.baseline_backends(), root=tree) for tree in trees]
+    print(f"logbench ab: {len(backends)} backends x {len(scenarios)} scenarios{' (quick)' if args.quick else ''}, "
+          f"#1 {trees[0]} and #2 {trees[1]} interleaved -> {args.out}", file=sys.stderr)
+    start = time.monotonic()
+    runs = run_interleaved(backends, scenarios, trees, quick=args.quick, timeout=args.timeout,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dirs=outs)
+    for side, (meta, out, records) in enumerate(zip(metas, outs, runs)):
+        meta.update(tree=trees[side], interleaved_with=trees[1 - side],
+                    workload="built-in request handler (~20 us)", record="built-in (6 fields)",
+                    finished_at=metadata.now_iso(), elapsed_s=round(time.monotonic() - start, 1))
+        store.save(out, meta, records, overwrite=args.force)
+    print(f"wrote {outs[0]} and {outs[1]} in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    return _cmd_compare(argparse.Namespace(old=outs[0], new=outs[1], threshold=args.threshold))
+
+
 def format_interpreter_mismatch(old_meta: dict[str, object], new_meta: dict[str, object]) -> list[str]:
     """Lines for the top of a comparison whose two runs used different interpreters (none when the same)."""
     def interpreter(meta: dict[str, object]) -> str:
@@ -261,8 +320,8 @@ def _cmd_advise(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "compare": _cmd_compare, "check": _cmd_check, "report": _cmd_report,
-                "advise": _cmd_advise}
+    handlers = {"run": _cmd_run, "compare": _cmd_compare, "ab": _cmd_ab, "check": _cmd_check,
+                "report": _cmd_report, "advise": _cmd_advise}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:

@@ -18,26 +18,30 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def _git(*args: str) -> str | None:
-    """Output of a read-only git command in the project root, or None (no git, not a repository)."""
+def _git(*args: str, root: str = ROOT) -> str | None:
+    """Output of a read-only git command in ``root`` (the project), or None (no git, not a repository)."""
     try:
-        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True,
+        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, capture_output=True,
                               text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def collect(*, quick: bool, command: list[str], reference: tuple[str, ...], baseline: tuple[str, ...]) -> dict[str, Any]:
-    """The metadata block of a result file, ``finished_at`` still None (set when the run ends)."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+def collect(*, quick: bool, command: list[str], reference: tuple[str, ...], baseline: tuple[str, ...],
+            root: str = ROOT) -> dict[str, Any]:
+    """The metadata block of a result file, ``finished_at`` still None (set when the run ends).
+
+    ``root``: the tree whose code ran (its git commit and dirty flag); default this one.
+    """
+    status = _git("status", "--porcelain", "--untracked-files=no", root=root)
     return {
         "machine": platform.node(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "git_commit": _git("rev-parse", "HEAD"),
+        "git_commit": _git("rev-parse", "HEAD", root=root),
         "git_dirty": None if status is None else bool(status),
         "started_at": now_iso(),
         "finished_at": None,

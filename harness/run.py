@@ -1,6 +1,7 @@
 """The matrix: every backend x scenario cell in its own process, one after the other.
 
-Cells run sequentially (timings must not share the CPU with each other).
+Cells run sequentially (timings must not share the CPU with each other). ``run_interleaved`` runs each
+cell from two trees back to back (``python -m harness ab``).
 ``progress`` receives one line per cell; the caller decides where it goes.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from ._spawn import spawn_cell
 
-__all__ = ["CELL_TIMEOUT_S", "run_matrix"]
+__all__ = ["CELL_TIMEOUT_S", "cell_limit", "run_interleaved", "run_matrix"]
 
 #: Hard limit per cell (quick, full); a cell over it becomes a failed-cell record.
 CELL_TIMEOUT_S = (45.0, 1800.0)
@@ -21,6 +22,17 @@ CELL_TIMEOUT_S = (45.0, 1800.0)
 SCENARIO_TIMEOUT_S = {"faults": (150.0, 1800.0)}
 #: Trials per case a scenario's default limit is sized for; ``trials`` above it scale the limit up.
 DEFAULT_TRIALS = 20
+
+
+def cell_limit(scenario: str, *, quick: bool, timeout: float | None = None,
+               scenario_options: dict[str, Any] | None = None) -> float:
+    """Seconds a cell of ``scenario`` may run: ``timeout`` when given, else the scenario's limit, stretched in
+    proportion when ``trials`` exceed ``DEFAULT_TRIALS``."""
+    if timeout is not None:
+        return timeout
+    limit = SCENARIO_TIMEOUT_S.get(scenario, CELL_TIMEOUT_S)[0 if quick else 1]
+    trials = (scenario_options or {}).get("trials") or 0
+    return limit * max(1.0, trials / DEFAULT_TRIALS)
 
 
 def run_matrix(
@@ -39,26 +51,63 @@ def run_matrix(
     ``scenario_options``: keyword arguments (``workload``, ``record``, ``trials``) given to each scenario
     that takes them; more ``trials`` than ``DEFAULT_TRIALS`` stretch the default cell limit in proportion.
     """
-    def limit_for(scenario: str) -> float:
-        if timeout is not None:
-            return timeout
-        limit = SCENARIO_TIMEOUT_S.get(scenario, CELL_TIMEOUT_S)[0 if quick else 1]
-        trials = (scenario_options or {}).get("trials") or 0
-        return limit * max(1.0, trials / DEFAULT_TRIALS)
-
     total = len(backends) * len(scenarios)
     records: list[dict[str, Any]] = []
     start = time.monotonic()
-    done = 0
-    for scenario in scenarios:
-        for backend in backends:
-            done += 1
-            cell_start = time.monotonic()
-            rows = spawn_cell(backend, scenario, quick=quick, timeout=limit_for(scenario), artifacts_dir=artifacts_dir,
-                              options=scenario_options)
-            records += rows
-            took = time.monotonic() - cell_start
-            outcome = "FAILED" if any(r.get("status") == "failed" for r in rows) else "ok"
-            progress(f"[{done:>3}/{total}] {scenario:<11} {backend:<22} {outcome:<6} {took:6.1f} s"
-                     f"   (elapsed {time.monotonic() - start:6.1f} s)")
+    for done, (scenario, backend) in enumerate(_cells(backends, scenarios), 1):
+        cell_start = time.monotonic()
+        rows = spawn_cell(backend, scenario, quick=quick,
+                          timeout=cell_limit(scenario, quick=quick, timeout=timeout, scenario_options=scenario_options),
+                          artifacts_dir=artifacts_dir, options=scenario_options)
+        records += rows
+        progress(f"[{done:>3}/{total}] {scenario:<11} {backend:<22} {_outcome(rows):<6} "
+                 f"{time.monotonic() - cell_start:6.1f} s   (elapsed {time.monotonic() - start:6.1f} s)")
     return records
+
+
+def run_interleaved(
+    backends: Sequence[str],
+    scenarios: Sequence[str],
+    roots: Sequence[str],
+    *,
+    quick: bool,
+    timeout: float | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+    artifacts_dirs: Sequence[str | None] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """Run every cell once from each logbench tree in ``roots``, the trees' runs of a cell back to back.
+
+    Returns one record list per tree, in ``roots`` order. The trees take turns going first (cell 1:
+    ``roots`` in order, cell 2: reversed, ...), so neither is always the one measured right after the
+    other: two runs of one commit made this way see the machine seconds apart, not minutes.
+    ``artifacts_dirs``: each tree's results directory (pyperf JSON), as ``run_matrix``'s ``artifacts_dir``.
+    """
+    dirs = list(artifacts_dirs) if artifacts_dirs is not None else [None] * len(roots)
+    if len(dirs) != len(roots):
+        raise ValueError(f"{len(roots)} trees but {len(dirs)} result directories")
+    records: list[list[dict[str, Any]]] = [[] for _ in roots]
+    total = len(backends) * len(scenarios)
+    start = time.monotonic()
+    for done, (scenario, backend) in enumerate(_cells(backends, scenarios), 1):
+        order = list(range(len(roots)))
+        if done % 2 == 0:
+            order.reverse()
+        took = []
+        for side in order:
+            cell_start = time.monotonic()
+            rows = spawn_cell(backend, scenario, quick=quick, timeout=cell_limit(scenario, quick=quick, timeout=timeout),
+                              artifacts_dir=dirs[side], root=roots[side])
+            records[side] += rows
+            took.append(f"#{side + 1} {_outcome(rows)} {time.monotonic() - cell_start:5.1f} s")
+        progress(f"[{done:>3}/{total}] {scenario:<11} {backend:<22} {'  '.join(took)}"
+                 f"   (elapsed {time.monotonic() - start:6.1f} s)")
+    return records
+
+
+def _cells(backends: Sequence[str], scenarios: Sequence[str]) -> list[tuple[str, str]]:
+    """(scenario, backend) of every cell, in run order: scenario by scenario."""
+    return [(scenario, backend) for scenario in scenarios for backend in backends]
+
+
+def _outcome(rows: Sequence[dict[str, Any]]) -> str:
+    return "FAILED" if any(r.get("status") == "failed" for r in rows) else "ok"

@@ -196,6 +196,81 @@ def test_run_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
     assert again.returncode == 2 and "--force" in again.stderr
 
 
+# -- ab: two trees, cell by cell --------------------------------------------------------------
+
+
+def test_run_interleaved_alternates_which_tree_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import run
+
+    calls: list[tuple[str, str, str, str | None]] = []
+
+    def fake_spawn(backend: str, scenario: str, *, root: str, artifacts_dir: str | None,
+                   **_: Any) -> list[dict[str, Any]]:
+        calls.append((scenario, backend, root, artifacts_dir))
+        return [{"scenario": scenario, "backend": backend, "status": "ok", "root": root}]
+
+    monkeypatch.setattr(run, "spawn_cell", fake_spawn)
+    lines: list[str] = []
+    old, new = run.run_interleaved(["null", "sync"], ["latency", "memory"], ["/A", "/B"], quick=True,
+                                   progress=lines.append, artifacts_dirs=["outA", "outB"])
+    assert [c[:3] for c in calls] == [
+        ("latency", "null", "/A"), ("latency", "null", "/B"), ("latency", "sync", "/B"), ("latency", "sync", "/A"),
+        ("memory", "null", "/A"), ("memory", "null", "/B"), ("memory", "sync", "/B"), ("memory", "sync", "/A")]
+    assert all(c[3] == ("outA" if c[2] == "/A" else "outB") for c in calls)
+    assert {r["root"] for r in old} == {"/A"} and {r["root"] for r in new} == {"/B"} and len(old) == len(new) == 4
+    assert len(lines) == 4 and lines[1].startswith("[  2/4] latency") and "#2 ok" in lines[1] and "#1 ok" in lines[1]
+    with pytest.raises(ValueError, match="2 trees but 1 result directories"):
+        run.run_interleaved(["null"], ["latency"], ["/A", "/B"], quick=True, artifacts_dirs=["outA"])
+
+
+def test_ab_refuses_a_directory_that_is_not_a_logbench_tree(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ab", str(tmp_path), str(ROOT), "--backends", "null", "--scenarios", "latency",
+                 "--out", str(tmp_path / "ab")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path} is not a logbench tree" in err and "harness/_worker.py" in err
+    assert not (tmp_path / "ab").exists()
+
+
+def _tree_with_a_slower_sync(tmp_path: Path) -> Path:
+    """A copy of this tree whose ``sync`` sleeps 200 us in every call (a planted regression)."""
+    import shutil
+
+    tree = tmp_path / "new-tree"
+    for package in ("loggers", "scenarios", "harness"):
+        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+    sync = tree / "loggers" / "sync.py"
+    source = sync.read_text(encoding="utf-8")
+    head = "    def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:\n"
+    assert head in source
+    sync.write_text(source.replace(head, head + "        __import__('time').sleep(0.0002)  # planted\n"),
+                    encoding="utf-8")
+    return tree
+
+
+@pytest.mark.slow
+def test_ab_runs_each_trees_own_code_and_flags_the_planted_regression(tmp_path: Path) -> None:
+    new_tree = _tree_with_a_slower_sync(tmp_path)
+    out = tmp_path / "ab"
+    cmd = [sys.executable, "-m", "harness", "ab", str(ROOT), str(new_tree), "--quick", "--backends", "null", "sync",
+           "--scenarios", "latency", "--out", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[  2/2] latency     sync" in done.stderr and "#2 ok" in done.stderr
+    assert "regression: latency / sync / steady / p50" in done.stdout, done.stdout  # the ns figure or its twin
+    assert "regression: latency / null" not in done.stdout
+    (old_meta, old), (new_meta, new) = store.load(str(out / "old")), store.load(str(out / "new"))
+    assert old_meta["tree"] == str(ROOT) == new_meta["interleaved_with"] and new_meta["tree"] == str(new_tree)
+
+    def steady_p50(frame: Any) -> float:
+        row = frame[(frame["backend"] == "sync") & (frame["case"] == "steady") & (frame["metric"] == "p50_ns")]
+        return float(row["value"].iloc[0])
+
+    assert steady_p50(old) < 150_000 < 200_000 <= steady_p50(new)  # each side ran its own tree's sync
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
 # -- compare and gate ------------------------------------------------------------------------
 
 
