@@ -69,6 +69,27 @@ def test_overhead_records_are_well_formed(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [], "scratch files left behind"
 
 
+def test_overhead_runs_the_same_work_per_unit_in_every_process(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """The built-in unit is fixed work, never calibrated unless a target is asked for (a calibration sampled at a
+    slow moment chose 0 rounds where another process chose 9: one commit, units of 11 and 21 us)."""
+    from scenarios import _workload
+    from scenarios.overhead import Work
+
+    def no_calibration(*_: object, **__: object) -> tuple[int, float]:
+        raise AssertionError("the overhead scenario calibrated its unit")
+
+    monkeypatch.setattr(_workload, "calibrate", no_calibration)
+    work = Work.resolve(None, None)
+    assert work.rounds == _workload.BUILTIN_ROUNDS and f"rounds={_workload.BUILTIN_ROUNDS};" in work.label
+    records = run_overhead(SYNC, units=40, min_pairs=1, max_pairs=1, budget_s=0.0, rates=("rate=1/unit",),
+                           fronts=("native",), workdir=str(tmp_path))
+    assert all(f"rounds={_workload.BUILTIN_ROUNDS};" in r.detail for r in records if r.metric.endswith("_pct"))
+    monkeypatch.setattr(_workload, "calibrate", lambda target_us, **_: (3, target_us))
+    calibrated = Work.resolve(None, None, unit_target_us=12.0)
+    assert calibrated.rounds == 3 and "rounds=3 (calibrated to 12 us)" in calibrated.label
+
+
 def test_overhead_fronts_are_chosen_per_backend_and_checked(tmp_path: Path) -> None:
     records = run_overhead(SYNC, units=30, min_pairs=3, max_pairs=3, budget_s=0.0, rates=("rate=1/10units",),
                            fronts=("native", "accelerated"), front_rates=("rate=5/unit",), workdir=str(tmp_path))
