@@ -1,6 +1,6 @@
 """latency — how long one logging call holds up the caller: p50 … p99.9 and max.
 
-Cases (each with a fresh logger in a scratch directory):
+Cases (each with its own logger in a scratch directory):
 
 ``steady``
     ``calls`` back-to-back ``info()`` calls, each timed with ``perf_counter_ns``.
@@ -17,7 +17,10 @@ Cases (each with a fresh logger in a scratch directory):
 
 Repetitions: each case runs ``repeats`` (9) short repetitions of ``calls // repeats`` calls through
 its one logger, with an untimed ``flush()`` between them, so a scheduler stall lands in one repetition
-instead of deciding the whole figure. Each percentile is computed per repetition (nearest rank) and
+instead of deciding the whole figure. The cases' loggers are open together and the cases take turns,
+repetition by repetition (steady 1, rotating 1, paced 1, steady 2, ...), so each case's repetitions
+spread over the whole cell: this VM flips between a fast and a slow state for about as long as one
+case takes, which one case measured in one go could spend entirely in either. Each percentile is computed per repetition (nearest rank) and
 reported as the median over the repetitions with its distribution-free 95% interval
 (``scenarios._stats.median_interval``; 9 repetitions: ``[2nd, 8th]`` of the sorted values, coverage
 0.961). Tails are treated honestly: one stall moves one repetition's p99.9 and max, which the median
@@ -132,38 +135,60 @@ def run_latency(
     calls = calls or (20_000 if quick else 200_000)
     rate = rate_per_s or 10_000.0
     budget = budget_s if budget_s is not None else (0.5 if quick else 20.0)
-    records: list[ResultRecord] = []
+    records: dict[str, list[ResultRecord]] = {}
     with scratch_dir(workdir) as tmp:
-        for case in cases:
-            path = os.path.join(tmp, f"{case}.log")
-            options: dict[str, Any] = {"max_bytes": rotate_bytes, "backup_count": 2} if case == "rotating" else {}
-            try:
-                log = open_ready(factory, path, **options)
-            except TypeError as exc:
-                records.append(ResultRecord("latency", name, case, "p99_9_ns", None, "ns",
-                                            status="not supported", detail=f"TypeError: {exc}"))
-                continue
-            per_rep = max((calls // 4 if case == "paced" else calls) // repeats, 1)
-            reps, machine = [], []
-            try:
-                with Calibration(tmp) as calibration:
-                    def calibrate(writes: int) -> list[int]:
-                        return calibration.times(writes, int(1e9 / rate) if case == "paced" else 0,
-                                                 locked=case == "rotating")
-                    for _ in range(repeats):
-                        samples, beside = _repetition(log, case, per_rep, rate, budget / repeats, calibrate)
-                        reps.append(samples)
-                        machine.append(beside)  # sorted
-            finally:
+        logs = _open_cases(factory, tmp, cases, rotate_bytes, name, records)
+        reps: dict[str, list[array[int]]] = {case: [] for case in logs}
+        machine: dict[str, list[list[int]]] = {case: [] for case in logs}
+        per_rep = {case: max((calls // 4 if case == "paced" else calls) // repeats, 1) for case in logs}
+        try:
+            with Calibration(tmp) as calibration:
+                for _ in range(repeats):  # the cases take turns, repetition by repetition
+                    for case, log in logs.items():
+                        samples, beside = _repetition(log, case, per_rep[case], rate, budget / repeats,
+                                                      _calibrator(calibration, case, rate))
+                        reps[case].append(samples)
+                        machine[case].append(beside)  # sorted
+        finally:
+            for log in logs.values():
                 log.close()
+        for case, log in logs.items():
             stats = log.stats()
-            detail = (f"{repeats} repetitions of up to {per_rep} calls ({sum(len(r) for r in reps)} calls); "
+            detail = (f"{repeats} repetitions of up to {per_rep[case]} calls ({sum(len(r) for r in reps[case])} "
+                      f"calls), taking turns with the other cases; "
                       f"rotations={stats.get('rotations', 0)} dropped={stats.get('dropped', 0)}")
             if case == "paced":
                 detail += f"; {rate:g}/s, measured from the intended start (coordinated-omission corrected)"
-            records += _percentile_records(name, case, reps, machine, detail)
-            records.append(_calibration_record(name, case, [int(percentile(m, 50.0)) for m in machine]))
-    return records
+            records[case] = [*_percentile_records(name, case, reps[case], machine[case], detail),
+                             _calibration_record(name, case, [int(percentile(m, 50.0)) for m in machine[case]])]
+    return [record for case in cases for record in records[case]]
+
+
+def _open_cases(factory: Factory, tmp: str, cases: Sequence[str], rotate_bytes: int, name: str,
+                records: dict[str, list[ResultRecord]]) -> dict[str, Any]:
+    """One ready logger per case, in ``cases`` order; a case whose options the backend does not take gets its
+    "not supported" record in ``records`` instead. Closes what it opened if an open raises."""
+    logs: dict[str, Any] = {}
+    try:
+        for case in cases:
+            options: dict[str, Any] = {"max_bytes": rotate_bytes, "backup_count": 2} if case == "rotating" else {}
+            try:
+                logs[case] = open_ready(factory, os.path.join(tmp, f"{case}.log"), **options)
+            except TypeError as exc:
+                records[case] = [ResultRecord("latency", name, case, "p99_9_ns", None, "ns",
+                                              status="not supported", detail=f"TypeError: {exc}")]
+    except BaseException:
+        for log in logs.values():
+            log.close()
+        raise
+    return logs
+
+
+def _calibrator(calibration: Calibration, case: str, rate: float) -> Callable[[int], list[int]]:
+    """``calibrate(writes)`` for ``case``: paced at the case's rate, under a lock with a ``stat`` when rotating."""
+    def calibrate(writes: int) -> list[int]:
+        return calibration.times(writes, int(1e9 / rate) if case == "paced" else 0, locked=case == "rotating")
+    return calibrate
 
 
 def _calibration_record(name: str, case: str, samples: list[int]) -> ResultRecord:

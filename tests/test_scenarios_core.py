@@ -265,6 +265,27 @@ def test_a_repetition_calibrates_between_its_chunks(calls: int, chunks: int) -> 
     assert machine == sorted(m for i in blocks for m in [i + 1] * (1024 // chunks))
 
 
+def test_latency_cases_take_turns_repetition_by_repetition(tmp_path: Path) -> None:
+    """Each case's repetitions spread over the whole cell: steady 1, rotating 1, paced 1, steady 2, ..."""
+    flushes: list[str] = []
+
+    def watched(path: str, **options: object) -> loggers.Logger:
+        log = loggers.create("sync", path=path, **options)
+        flush = log.flush
+
+        def recorded_flush(timeout: float | None = None) -> bool:
+            flushes.append(Path(path).stem)
+            return flush(timeout)
+
+        log.flush = recorded_flush  # type: ignore[method-assign]
+        return log
+
+    records = run_latency(watched, backend="sync", calls=600, repeats=3, budget_s=5.0, workdir=str(tmp_path))
+    assert flushes == ["steady", "rotating", "paced"] + ["steady", "rotating", "paced"] * 3  # open_ready, then turns
+    assert [r.case for r in records if r.metric == "p50_ns"] == ["steady", "rotating", "paced"]
+    assert all("taking turns with the other cases" in r.detail for r in records if r.metric == "p50_ns")
+
+
 def test_latency_marks_unsupported_rotation(tmp_path: Path) -> None:
     records = run_latency(functools.partial(loggers.create, "null"), calls=100, workdir=str(tmp_path))
     rotating = [r for r in records if r.case == "rotating"]
