@@ -15,12 +15,14 @@ Cases (each with its own logger in a scratch directory):
     also counts against every call that had to wait behind it. The pacing spins
     on the clock (a sleep is far coarser than the interval).
 
-Repetitions: each case runs ``repeats`` (9) short repetitions of ``calls // repeats`` calls through
-its one logger, with an untimed ``flush()`` between them, so a scheduler stall lands in one repetition
-instead of deciding the whole figure. The cases' loggers are open together and the cases take turns,
-repetition by repetition (steady 1, rotating 1, paced 1, steady 2, ...), so each case's repetitions
-spread over the whole cell: this VM flips between a fast and a slow state for about as long as one
-case takes, which one case measured in one go could spend entirely in either. Each percentile is computed per repetition (nearest rank) and
+Repetitions: each case runs ``repeats`` (9) short repetitions of ``calls // repeats`` calls, each on
+a fresh logger (created and flushed untimed, its last records flushed untimed, closed), so a scheduler
+stall lands in one repetition instead of deciding the whole figure. The cases take turns, repetition
+by repetition (steady 1, rotating 1, paced 1, steady 2, ...), so each case's repetitions spread over
+the whole cell. Both because one logger's repetitions are not independent on this VM: a
+``thread-queue`` logger's steady p50 read ~330 or ~600 ns and mostly kept to one for its life (its
+writer thread's placement), and the machine flips between a fast and a slow state for about as long
+as one case takes. Each percentile is computed per repetition (nearest rank) and
 reported as the median over the repetitions with its distribution-free 95% interval
 (``scenarios._stats.median_interval``; 9 repetitions: ``[2nd, 8th]`` of the sorted values, coverage
 0.961). Tails are treated honestly: one stall moves one repetition's p99.9 and max, which the median
@@ -136,52 +138,48 @@ def run_latency(
     rate = rate_per_s or 10_000.0
     budget = budget_s if budget_s is not None else (0.5 if quick else 20.0)
     records: dict[str, list[ResultRecord]] = {}
-    with scratch_dir(workdir) as tmp:
-        logs = _open_cases(factory, tmp, cases, rotate_bytes, name, records)
-        reps: dict[str, list[array[int]]] = {case: [] for case in logs}
-        machine: dict[str, list[list[int]]] = {case: [] for case in logs}
-        per_rep = {case: max((calls // 4 if case == "paced" else calls) // repeats, 1) for case in logs}
-        try:
-            with Calibration(tmp) as calibration:
-                for _ in range(repeats):  # the cases take turns, repetition by repetition
-                    for case, log in logs.items():
-                        samples, beside = _repetition(log, case, per_rep[case], rate, budget / repeats,
-                                                      _calibrator(calibration, case, rate))
-                        reps[case].append(samples)
-                        machine[case].append(beside)  # sorted
-        finally:
-            for log in logs.values():
-                log.close()
-        for case, log in logs.items():
-            stats = log.stats()
-            detail = (f"{repeats} repetitions of up to {per_rep[case]} calls ({sum(len(r) for r in reps[case])} "
-                      f"calls), taking turns with the other cases; "
-                      f"rotations={stats.get('rotations', 0)} dropped={stats.get('dropped', 0)}")
-            if case == "paced":
-                detail += f"; {rate:g}/s, measured from the intended start (coordinated-omission corrected)"
-            records[case] = [*_percentile_records(name, case, reps[case], machine[case], detail),
-                             _calibration_record(name, case, [int(percentile(m, 50.0)) for m in machine[case]])]
+    live = list(cases)  # the cases the backend takes
+    reps: dict[str, list[array[int]]] = {case: [] for case in cases}
+    machine: dict[str, list[list[int]]] = {case: [] for case in cases}
+    counts: dict[str, dict[str, int]] = {case: {"rotations": 0, "dropped": 0} for case in cases}
+    per_rep = {case: max((calls // 4 if case == "paced" else calls) // repeats, 1) for case in cases}
+    with scratch_dir(workdir) as tmp, Calibration(tmp) as calibration:
+        for _ in range(repeats):  # the cases take turns, repetition by repetition, each on a fresh logger
+            for case in list(live):
+                try:
+                    log = _open_case(factory, tmp, case, rotate_bytes)
+                except TypeError as exc:
+                    live.remove(case)
+                    records[case] = [ResultRecord("latency", name, case, "p99_9_ns", None, "ns",
+                                                  status="not supported", detail=f"TypeError: {exc}")]
+                    continue
+                try:
+                    samples, beside = _repetition(log, case, per_rep[case], rate, budget / repeats,
+                                                  _calibrator(calibration, case, rate))
+                finally:
+                    log.close()
+                reps[case].append(samples)
+                machine[case].append(beside)  # sorted
+                stats = log.stats()
+                for key in counts[case]:
+                    counts[case][key] += int(stats.get(key, 0))
+    for case in live:
+        detail = (f"{repeats} repetitions of up to {per_rep[case]} calls ({sum(len(r) for r in reps[case])} "
+                  f"calls), each on a fresh logger, taking turns with the other cases; "
+                  f"rotations={counts[case]['rotations']} dropped={counts[case]['dropped']}")
+        if case == "paced":
+            detail += f"; {rate:g}/s, measured from the intended start (coordinated-omission corrected)"
+        records[case] = [*_percentile_records(name, case, reps[case], machine[case], detail),
+                         _calibration_record(name, case, [int(percentile(m, 50.0)) for m in machine[case]])]
     return [record for case in cases for record in records[case]]
 
 
-def _open_cases(factory: Factory, tmp: str, cases: Sequence[str], rotate_bytes: int, name: str,
-                records: dict[str, list[ResultRecord]]) -> dict[str, Any]:
-    """One ready logger per case, in ``cases`` order; a case whose options the backend does not take gets its
-    "not supported" record in ``records`` instead. Closes what it opened if an open raises."""
-    logs: dict[str, Any] = {}
-    try:
-        for case in cases:
-            options: dict[str, Any] = {"max_bytes": rotate_bytes, "backup_count": 2} if case == "rotating" else {}
-            try:
-                logs[case] = open_ready(factory, os.path.join(tmp, f"{case}.log"), **options)
-            except TypeError as exc:
-                records[case] = [ResultRecord("latency", name, case, "p99_9_ns", None, "ns",
-                                              status="not supported", detail=f"TypeError: {exc}")]
-    except BaseException:
-        for log in logs.values():
-            log.close()
-        raise
-    return logs
+def _open_case(factory: Factory, tmp: str, case: str, rotate_bytes: int) -> Any:
+    """A ready logger for one repetition of ``case``, on the case's file (a rotating case's repetitions continue
+    its rotation); TypeError when the backend does not take the case's options (``max_bytes`` for ``rotating``)."""
+    path = os.path.join(tmp, f"{case}.log")
+    options: dict[str, Any] = {"max_bytes": rotate_bytes, "backup_count": 2} if case == "rotating" else {}
+    return open_ready(factory, path, **options)
 
 
 def _calibrator(calibration: Calibration, case: str, rate: float) -> Callable[[int], list[int]]:

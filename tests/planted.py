@@ -8,6 +8,7 @@ their own planted backends here: add, don't overwrite.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Mapping
@@ -172,15 +173,17 @@ STALL_ONCE_S = 0.005
 STALL_ONCE_AT = 300
 
 
+_stall_once_calls = itertools.count(1)
+
+
 class StallOnceBackend(SyncBackend):
-    """``sync`` that sleeps ``STALL_ONCE_S`` on its ``STALL_ONCE_AT``-th call only: one scheduler-like stall."""
+    """``sync`` that sleeps ``STALL_ONCE_S`` on the ``STALL_ONCE_AT``-th call made through any of its loggers in
+    this process, and never again: one scheduler-like stall (a scenario may use a fresh logger per repetition)."""
 
     name = "planted-stall-once"
 
     def _handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        calls = self.__dict__.get("_calls", 0) + 1
-        self._calls = calls
-        if calls == STALL_ONCE_AT:
+        if next(_stall_once_calls) == STALL_ONCE_AT:
             time.sleep(STALL_ONCE_S)
         super()._handoff(ts_ns, level, msg, fields)
 

@@ -265,11 +265,14 @@ def test_a_repetition_calibrates_between_its_chunks(calls: int, chunks: int) -> 
     assert machine == sorted(m for i in blocks for m in [i + 1] * (1024 // chunks))
 
 
-def test_latency_cases_take_turns_repetition_by_repetition(tmp_path: Path) -> None:
-    """Each case's repetitions spread over the whole cell: steady 1, rotating 1, paced 1, steady 2, ..."""
+def test_latency_cases_take_turns_repetition_by_repetition_each_on_a_fresh_logger(tmp_path: Path) -> None:
+    """Each case's repetitions spread over the whole cell (steady 1, rotating 1, paced 1, steady 2, ...), each
+    repetition on its own logger: one logger's repetitions are not independent (its writer's placement)."""
     flushes: list[str] = []
+    created: list[str] = []
 
     def watched(path: str, **options: object) -> loggers.Logger:
+        created.append(Path(path).stem)
         log = loggers.create("sync", path=path, **options)
         flush = log.flush
 
@@ -281,9 +284,12 @@ def test_latency_cases_take_turns_repetition_by_repetition(tmp_path: Path) -> No
         return log
 
     records = run_latency(watched, backend="sync", calls=600, repeats=3, budget_s=5.0, workdir=str(tmp_path))
-    assert flushes == ["steady", "rotating", "paced"] + ["steady", "rotating", "paced"] * 3  # open_ready, then turns
+    assert created == ["steady", "rotating", "paced"] * 3
+    assert flushes == ["steady", "steady", "rotating", "rotating", "paced", "paced"] * 3  # ready, then the last records
     assert [r.case for r in records if r.metric == "p50_ns"] == ["steady", "rotating", "paced"]
-    assert all("taking turns with the other cases" in r.detail for r in records if r.metric == "p50_ns")
+    assert all("each on a fresh logger, taking turns" in r.detail for r in records if r.metric == "p50_ns")
+    rotating = next(r for r in records if r.case == "rotating" and r.metric == "p50_ns")
+    assert int(rotating.detail.split("rotations=")[1].split()[0]) > 0, "rotations summed over the loggers"
 
 
 def test_latency_marks_unsupported_rotation(tmp_path: Path) -> None:
