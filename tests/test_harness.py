@@ -470,6 +470,23 @@ def test_a_twin_catches_what_a_faster_machine_hid_in_the_steady_p50_only() -> No
     assert [f for f in _compare(tail_old, tail_new) if f.bad] == []
 
 
+def test_a_twin_that_rose_while_the_calls_got_faster_in_ns_flags_nothing() -> None:
+    """A same-commit gate-test pair (2026-12-02, one of five alike): sync's steady p50 went 8713 [8563, 8793] ->
+    6569 [6539, 6630] ns, 25% faster, intervals apart, while its twin went 1.507 -> 1.676: the write path sped
+    up more than the calls. The twin decides the steady p50, but not against a clear improvement in ns."""
+    def rows(ns: tuple[float, float, float], twin: tuple[float, float, float]) -> list[dict[str, Any]]:
+        return [_rec("latency", "sync", "steady", "p50_ns", ns[0], low=ns[1], high=ns[2], unit="ns"),
+                _twin("p50_ns", *twin)]
+
+    old, new = rows((8_713.0, 8_563.0, 8_793.0), (1.507, 1.494, 1.510)), rows((6_569.0, 6_539.0, 6_630.0),
+                                                                              (1.676, 1.665, 1.693))
+    (finding,) = [f for f in _compare(old, new) if "p50" in f.text]
+    assert finding.kind == "within drift" and not finding.bad and "sped up more than the calls" in finding.text
+    # the same twin move with the ns figure flat, or faster only within its noise, is still a regression
+    flat = rows((8_650.0, 8_500.0, 8_800.0), (1.676, 1.665, 1.693))
+    assert [f.kind for f in _compare(old, flat) if f.bad] == ["regression"]
+
+
 def test_a_steady_p90_twin_alone_flags_nothing_when_null_moved_more() -> None:
     """A same-commit gate-test pair (2026-12-02): sync's steady p90 went 17.6 us [16.8, 18.5] -> 25.4 us
     [24.4, 26.1] and its twin 1.55 [1.52, 1.64] -> 1.85 [1.75, 1.92], while null's p90 went 841 -> 431 ns:
