@@ -8,7 +8,8 @@ Rates: a sweep from 1 line per 20 units to 5 lines per unit (:data:`RATES`; the
 quick suite measures :data:`QUICK_RATES`). ``rate=1/unit`` is the CI gate's case.
 
 Measurement, per rate: repeated A/B *pairs* in this one process, the order
-alternating each pair. One half of a pair ("block") runs ``units`` units logging
+alternating each pair, the rates (and fronts) taking turns pair by pair so that
+each rate's pairs spread over the whole cell (this VM's speed flips for seconds). One half of a pair ("block") runs ``units`` units logging
 through a fresh logger, then the final ``flush()``; the timed part is the units
 plus that flush, which returns only once every record reached the OS, so a
 backend that defers work to a writer pays for all of it. Creating the logger
@@ -136,14 +137,15 @@ def run_overhead(
     null_factory = functools.partial(loggers.create, "null")
     records: list[ResultRecord] = []
     with scratch_dir(workdir) as tmp:
+        series = []
         for front, case in _plan(factory, tmp, rates, fronts, front_rates):
-            every, per_unit = RATES[case]
             gate = case == GATE_CASE and front == "native"  # the gate's own case gets the most pairs
             least = min_pairs or ((15 if quick else 25) if gate else (7 if quick else 21))
-            most = max(max_pairs * (3 if gate else 1), least)
-            used, pairs = _measure_pairs(null_factory, through(factory, front), tmp, units, work, every, per_unit,
-                                         least, most, budget_s * (3 if gate else 1), block_s)
-            records += _records(name, front_case(case, front), pairs, used, work, target_pct)
+            series.append(_Series(front, case, through(factory, front), least,
+                                  max(max_pairs * (3 if gate else 1), least), budget_s * (3 if gate else 1)))
+        _measure_pairs(null_factory, series, tmp, units, work, block_s)
+        for one in series:
+            records += _records(name, front_case(one.case, one.front), one.pairs, one.units, work, target_pct)
     records.append(sustainable_rate(name, records, target_pct))
     return records
 
@@ -241,35 +243,65 @@ def sustainable_rate(name: str, records: list[ResultRecord], target_pct: float =
                         detail=f">= {rate:,.0f} lines/s at {target_pct:g}% ({best.case}); measured: {measured}")
 
 
-def _measure_pairs(
-    base: Factory, test: Factory, tmp: str, units: int, work: Work, every: int, per_unit: int,
-    min_pairs: int, max_pairs: int, budget_s: float, block_s: float | None,
-) -> tuple[int, list[tuple[tuple[float, ...], tuple[float, ...]]]]:
-    """(units per block used, ``[(base_block, test_block), ...]``), the order alternating each pair.
+@dataclasses.dataclass
+class _Series:
+    """One case's A/B pairs (``(base_block, test_block)``, each ``_block``'s tuple), measured a pair at a time."""
 
-    Each block is ``_block``'s tuple: (wall s, CPU s, close s, flush s).
+    front: str
+    case: str
+    test: Factory
+    least: int
+    most: int
+    budget_s: float
+    units: int = 0
+    spent_s: float = 0.0
+    pairs: list[tuple[tuple[float, ...], tuple[float, ...]]] = dataclasses.field(default_factory=list)
+
+    def wants_more(self) -> bool:
+        """At least ``least`` pairs; then more while its time budget lasts, up to ``most``."""
+        done = len(self.pairs)
+        return done < self.least or (done < self.most and self.spent_s < self.budget_s)
+
+
+def _measure_pairs(base: Factory, series: list[_Series], tmp: str, units: int, work: Work,
+                   block_s: float | None) -> None:
+    """Fill each series' ``pairs``, the series taking turns pair by pair, each pair's order alternating.
+
+    This VM flips between a fast and a slow state for seconds: one rate measured in one go could spend
+    all its pairs in either, so the rates' pairs are spread over the whole cell instead. Each series is
+    first warmed up (an untimed block of A and of B) and, with ``block_s``, a slow backend gets shorter
+    blocks (both halves alike; at least ``MIN_UNITS``), so the budget holds.
     """
+    for one in series:
+        one.units = _warmed_up_units(base, one, tmp, units, work, block_s)
+    while any(one.wants_more() for one in series):
+        for one in series:
+            if not one.wants_more():
+                continue
+            start = time.monotonic()
+            every, per_unit = RATES[one.case]
+            path = os.path.join(tmp, f"pair{len(one.pairs)}.log")
+            if len(one.pairs) % 2 == 0:
+                a = _block(base, path, one.units, work, every, per_unit)
+                b = _block(one.test, path, one.units, work, every, per_unit)
+            else:
+                b = _block(one.test, path, one.units, work, every, per_unit)
+                a = _block(base, path, one.units, work, every, per_unit)
+            one.pairs.append((a, b))
+            one.spent_s += time.monotonic() - start
+
+
+def _warmed_up_units(base: Factory, one: _Series, tmp: str, units: int, work: Work, block_s: float | None) -> int:
+    """Units per block for ``one``, after an untimed warm-up block of A and of B at its rate."""
+    every, per_unit = RATES[one.case]
     warm = max(units // 4, 1)
     gc.collect()
     _block(base, os.path.join(tmp, "warmup.log"), warm, work, every, per_unit)
-    warm_wall, _, _, warm_flush = _block(test, os.path.join(tmp, "warmup.log"), warm, work, every, per_unit)
+    warm_wall, _, _, warm_flush = _block(one.test, os.path.join(tmp, "warmup.log"), warm, work, every, per_unit)
     warm_s = max(warm_wall - warm_flush, 0.0)  # the per-unit cost, without the fixed final flush
-    if block_s:  # a slow backend gets shorter blocks (both halves alike), so the budget holds
-        units = max(min(units, int(block_s / max(warm_s / warm, 1e-9))), min(units, MIN_UNITS))
-    pairs: list[tuple[tuple[float, ...], tuple[float, ...]]] = []
-    deadline = time.monotonic() + budget_s
-    for i in range(max_pairs):
-        if i >= min_pairs and time.monotonic() > deadline:
-            break
-        path = os.path.join(tmp, f"pair{i}.log")
-        if i % 2 == 0:
-            a = _block(base, path, units, work, every, per_unit)
-            b = _block(test, path, units, work, every, per_unit)
-        else:
-            b = _block(test, path, units, work, every, per_unit)
-            a = _block(base, path, units, work, every, per_unit)
-        pairs.append((a, b))
-    return units, pairs
+    if block_s:
+        return max(min(units, int(block_s / max(warm_s / warm, 1e-9))), min(units, MIN_UNITS))
+    return units
 
 
 def _block(

@@ -90,6 +90,29 @@ def test_overhead_runs_the_same_work_per_unit_in_every_process(monkeypatch: pyte
     assert calibrated.rounds == 3 and "rounds=3 (calibrated to 12 us)" in calibrated.label
 
 
+def test_overhead_rates_take_turns_pair_by_pair(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each rate's pairs spread over the whole cell (this VM's speed flips for seconds), each pair's order
+    alternating; the gate's rate, with more pairs, goes on alone once the others are done."""
+    from scenarios import overhead
+
+    blocks: list[tuple[str, int]] = []
+
+    def fake_block(factory: object, path: str, units: int, work: object, every: int,
+                   per_unit: int) -> tuple[float, float, float, float]:
+        blocks.append(("B" if factory is SYNC else "A", every))
+        return 1e-3, 1e-3, 0.0, 0.0
+
+    monkeypatch.setattr(overhead, "_block", fake_block)
+    run_overhead(SYNC, quick=True, units=40, max_pairs=2, budget_s=0.0, rates=("rate=1/10units", "rate=1/unit"),
+                 fronts=("native",), workdir=str(tmp_path))
+    warm_ups, pairs = blocks[:4], blocks[4:]
+    assert warm_ups == [("A", 10), ("B", 10), ("A", 1), ("B", 1)]
+    turns = [(pairs[i][1], pairs[i][0] + pairs[i + 1][0]) for i in range(0, len(pairs), 2)]
+    assert turns[:4] == [(10, "AB"), (1, "AB"), (10, "BA"), (1, "BA")]  # the quick minimum: 7 pairs, 15 at the gate
+    assert [rate for rate, _ in turns].count(10) == 7 and [rate for rate, _ in turns].count(1) == 15
+    assert all(rate == 1 for rate, _ in turns[14:]), "the gate's rate goes on alone"
+
+
 def test_overhead_fronts_are_chosen_per_backend_and_checked(tmp_path: Path) -> None:
     records = run_overhead(SYNC, units=30, min_pairs=3, max_pairs=3, budget_s=0.0, rates=("rate=1/10units",),
                            fronts=("native", "accelerated"), front_rates=("rate=5/unit",), workdir=str(tmp_path))
