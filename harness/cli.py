@@ -127,6 +127,10 @@ def _expand_backends(names: list[str] | None) -> list[str]:
     return chosen
 
 
+#: what a run's metadata says when it used the built-in unit of work and record
+BUILTIN_WORKLOAD_LABEL, BUILTIN_RECORD_LABEL = "built-in request handler (~20 us)", "built-in (6 fields)"
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from . import metadata, store
     from .run import run_matrix
@@ -144,8 +148,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     meta = metadata.collect(quick=args.quick, command=["python -m harness", *sys.argv[1:]],
                             reference=discover.reference_backends(), baseline=discover.baseline_backends())
-    meta["workload"] = args.workload or "built-in request handler (~20 us)"
-    meta["record"] = args.record or "built-in (6 fields)"
+    meta["workload"] = args.workload or BUILTIN_WORKLOAD_LABEL
+    meta["record"] = args.record or BUILTIN_RECORD_LABEL
     print(f"logbench: {len(backends)} backends x {len(scenarios)} scenarios"
           f"{' (quick)' if args.quick else ''} -> {args.out}", file=sys.stderr)
     start = time.monotonic()
@@ -245,7 +249,7 @@ def _cmd_ab(args: argparse.Namespace) -> int:
                            progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dirs=outs)
     for side, (meta, out, records) in enumerate(zip(metas, outs, runs)):
         meta.update(tree=trees[side], interleaved_with=trees[1 - side],
-                    workload="built-in request handler (~20 us)", record="built-in (6 fields)",
+                    workload=BUILTIN_WORKLOAD_LABEL, record=BUILTIN_RECORD_LABEL,
                     finished_at=metadata.now_iso(), elapsed_s=round(time.monotonic() - start, 1))
         store.save(out, meta, records, overwrite=args.force)
     print(f"wrote {outs[0]} and {outs[1]} in {time.monotonic() - start:.1f} s", file=sys.stderr)
