@@ -17,9 +17,11 @@ __all__ = ["CELL_TIMEOUT_S", "cell_limit", "run_interleaved", "run_matrix"]
 
 #: Hard limit per cell (quick, full); a cell over it becomes a failed-cell record.
 CELL_TIMEOUT_S = (45.0, 1800.0)
-#: Scenarios that run many isolated sub-cases get more (the fault catalogue: ~20 child processes, each with its
-#: own limit, so a backend that hangs in several cases still yields a row per case).
-SCENARIO_TIMEOUT_S = {"faults": (150.0, 1800.0)}
+#: Scenarios that run many isolated sub-cases get more: the fault catalogue (~20 child processes, each with its
+#: own limit, so a backend that hangs in several cases still yields a row per case) and memory (40 fresh
+#: processes for a queued backend, 20 of them under memray; the otel-batch peer's cell took close to 45 s with
+#: 3 memray runs per case, before they became 5).
+SCENARIO_TIMEOUT_S = {"faults": (150.0, 1800.0), "memory": (90.0, 1800.0)}
 #: Trials per case a scenario's default limit is sized for; ``trials`` above it scale the limit up.
 DEFAULT_TRIALS = 20
 
