@@ -157,3 +157,65 @@ def test_calibration_probe_reports_the_scenarios_own_twins() -> None:
     for case in cases[1:]:
         twins = [float(x) for x in case.split("twins ")[1].split()]
         assert len(twins) == 2 and all(x > 0 for x in twins)
+
+
+def test_commit_floor_commits_each_record_as_the_journal_lays_it_out() -> None:
+    """``benchmarks/overhead_floor.py``'s ``commit`` floor really serialises, copies and commits: every
+    call that passed the level reads back from its ring, in order, through the tags (so the floor
+    measures a commit, not a no-op); a wrapped ring refuses to pretend it still holds the first records."""
+    from benchmarks import overhead_floor
+
+    log = overhead_floor.floor_factory("commit")(path=None)
+    sent = [("user login", {"user_id": i, "ok": i % 2 == 0, "path": "/api/v1/items", "total": i / 3}) for i in range(50)]
+    for msg, fields in sent:
+        log.info(msg, **fields)
+        log.debug("filtered out", n=1)
+    got = list(log.floor.records())
+    assert [(msg, fields) for _ts, _level, msg, fields in got] == sent
+    assert {level for _ts, level, _msg, _fields in got} == {20}
+    small = overhead_floor.CommitFloor(4096)
+    for i in range(100):
+        small.handoff(i, 20, "x" * 40, {"i": i})
+    with pytest.raises(ValueError, match="wrapped"):
+        list(small.records())
+    with pytest.raises(ValueError, match="power of two"):
+        overhead_floor.CommitFloor(5000)
+
+
+def test_sender_floor_marshals_every_record_before_flush_returns() -> None:
+    from benchmarks import overhead_floor
+
+    log = overhead_floor.floor_factory("append+sender")(path=None)
+    try:
+        for i in range(3000):
+            log.info("request handled", step=i, path="/api/orders")
+        assert log.flush(timeout=10.0)
+        assert log.floor.marshalled == log.floor.taken == 3000 and not log.floor.items
+        assert log.floor.payload_bytes > 3000 * 20
+    finally:
+        log.close()
+    with pytest.raises(ValueError, match="unknown floor"):
+        overhead_floor.floor_factory("memcpy")
+
+
+def test_overhead_floor_measures_each_row_with_the_overhead_scenario(tmp_path: pathlib.Path) -> None:
+    """End to end, quick: one row per floor and backend, each an interval from the scenario's A/B pairs."""
+    from benchmarks import overhead_floor
+
+    out = tmp_path / "floor.json"
+    assert overhead_floor.main(["--quick", "--floors", "null,append", "--backends", "thread-queue",
+                                "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["row"] for row in rows] == ["null", "append", "thread-queue"]
+    for row in rows:
+        assert row["low_pct"] <= row["median_pct"] <= row["high_pct"]
+        assert row["verdict"] in ("pass", "fail", "inconclusive") and 5 < row["unit_us"] < 500
+        assert "A/B pairs" in row["detail"]
+
+
+def test_serialiser_costs_time_each_serialiser_on_the_scenarios_record() -> None:
+    from benchmarks import overhead_floor
+
+    costs = overhead_floor.serialiser_costs(number=200, repeat=1)
+    assert "marshal.dumps(rec, 2)" in costs and "json.dumps(fields)" in costs and len(costs) == 7
+    assert all(ns > 0 for ns in costs.values())
