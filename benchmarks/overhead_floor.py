@@ -21,6 +21,8 @@ branch-predictor state between its units of work (a timeit loop runs a piece hot
     ``marshal``, then under a lock the copy into an anonymous shared ring of ``mmap``'s default size and the
     header word stored in two halves, tag last: ``Ring.handoff``'s common case (``loggers/mmap/ring.py``)
     without its room check, overflow policies, re-entrancy, or a reader. The least a thread-safe commit is.
+``copy``
+    ``commit`` without the lock: not thread-safe, so no backend could ship it; the bound below any commit.
 ``append``
     ``deque.append`` of the record tuple: the queued backends' caller.
 ``append+sender``
@@ -73,7 +75,7 @@ class CommitFloor:
     simply wraps by its mask (nothing reads it while the scenario runs, so there is no room check).
     """
 
-    def __init__(self, ring_bytes: int) -> None:
+    def __init__(self, ring_bytes: int, *, locked: bool = True) -> None:
         if ring_bytes & (ring_bytes - 1):
             raise ValueError(f"ring_bytes must be a power of two, not {ring_bytes}")
         self.mm = mmap.mmap(-1, _HEADER + ring_bytes + 65536)  # slack: a record at the ring's end does not wrap
@@ -81,6 +83,8 @@ class CommitFloor:
         self.mask = ring_bytes - 1
         self.head = 0
         self.lock = threading.Lock()
+        if not locked:  # the ``copy`` floor: the same commit with no lock around it
+            self.handoff = self.copy  # type: ignore[method-assign]
 
     def handoff(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
         data = _dumps((ts_ns, level, msg, fields), 2)  # type: ignore[arg-type]
@@ -97,6 +101,18 @@ class CommitFloor:
             self.head = head + ((length + 15) & -8)
         finally:
             lock.release()
+
+    def copy(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
+        """``handoff`` without the lock (one thread only): what the copy and the commit cost alone."""
+        data = _dumps((ts_ns, level, msg, fields), 2)  # type: ignore[arg-type]
+        head = self.head
+        length = len(data)
+        start = _HEADER + (head & self.mask)
+        self.mm[start + 8 : start + 8 + length] = data
+        w, half = self.w, start >> 2
+        w[half] = length << 2
+        w[half + 1] = ((head >> 3) + 1) & 0xFFFFFFFF
+        self.head = head + ((length + 15) & -8)
 
     def records(self) -> Iterator[object]:
         """The records committed so far, oldest first, read back as the journal's reader does (tags checked).
@@ -196,9 +212,9 @@ def floor_factory(name: str, ring_bytes: int | None = None) -> Callable[..., Any
         return lambda path=None, **options: _on_null(lambda ts_ns, level, msg, fields: None)
     if name == "marshal":
         return lambda path=None, **options: _on_null(marshal_only)
-    if name == "commit":
+    if name in ("commit", "copy"):
         def commit(path: str | None = None, **options: Any) -> Any:
-            floor = CommitFloor(ring_bytes or _ring_bytes())
+            floor = CommitFloor(ring_bytes or _ring_bytes(), locked=name == "commit")
             log = _on_null(floor.handoff)
             log.floor = floor
             return log
@@ -214,7 +230,7 @@ def floor_factory(name: str, ring_bytes: int | None = None) -> Callable[..., Any
     raise ValueError(f"unknown floor {name!r} (expected one of {', '.join(FLOORS)})")
 
 
-FLOORS = ("null", "marshal", "commit", "append", "append+sender")
+FLOORS = ("null", "marshal", "copy", "commit", "append", "append+sender")
 
 
 def serialiser_costs(number: int = 200_000, repeat: int = 5) -> dict[str, float]:
@@ -267,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", default="rate=1/unit")
     parser.add_argument("--quick", action="store_true", help="the quick suite's pairs and blocks")
     parser.add_argument("--json", help="also write the rows to this file")
-    parser.add_argument("--commit-ring", type=int, default=None, help="the commit floor's ring size in bytes")
+    parser.add_argument("--commit-ring", type=int, default=None, help="the (commit, copy) floors' ring in bytes")
     parser.add_argument("--serialisers", action="store_true",
                         help="instead: timeit of the standard library's serialisers on the scenario's record")
     args = parser.parse_args(argv)

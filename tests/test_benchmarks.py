@@ -160,19 +160,20 @@ def test_calibration_probe_reports_the_scenarios_own_twins() -> None:
 
 
 def test_commit_floor_commits_each_record_as_the_journal_lays_it_out() -> None:
-    """``benchmarks/overhead_floor.py``'s ``commit`` floor really serialises, copies and commits: every
+    """``benchmarks/overhead_floor.py``'s ``commit`` and ``copy`` floors really serialise, copy and commit: every
     call that passed the level reads back from its ring, in order, through the tags (so the floor
     measures a commit, not a no-op); a wrapped ring refuses to pretend it still holds the first records."""
     from benchmarks import overhead_floor
 
-    log = overhead_floor.floor_factory("commit")(path=None)
     sent = [("user login", {"user_id": i, "ok": i % 2 == 0, "path": "/api/v1/items", "total": i / 3}) for i in range(50)]
-    for msg, fields in sent:
-        log.info(msg, **fields)
-        log.debug("filtered out", n=1)
-    got = list(log.floor.records())
-    assert [(msg, fields) for _ts, _level, msg, fields in got] == sent
-    assert {level for _ts, level, _msg, _fields in got} == {20}
+    for name in ("commit", "copy"):  # the same commit, with and without the lock
+        log = overhead_floor.floor_factory(name)(path=None)
+        for msg, fields in sent:
+            log.info(msg, **fields)
+            log.debug("filtered out", n=1)
+        got = list(log.floor.records())
+        assert [(msg, fields) for _ts, _level, msg, fields in got] == sent, name
+        assert {level for _ts, level, _msg, _fields in got} == {20}
     small = overhead_floor.CommitFloor(4096)
     for i in range(100):
         small.handoff(i, 20, "x" * 40, {"i": i})
