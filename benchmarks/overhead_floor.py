@@ -30,7 +30,9 @@ branch-predictor state between its units of work (a timeit loop runs a piece hot
     (version 4, as ``subprocess``'s sender does), without sending it: ``subprocess``'s work in the
     application's process, without its socket, its wake-ups or its writer process.
 
-Then every backend named with ``--backends``, in the same run. Each row prints the wall overhead's median and
+Then every backend named with ``--backends``, in the same run. ``--front accelerated`` (or ``bridge``) makes
+the same calls through a stdlib ``logging.Logger`` in front of each logger (``scenarios._fronts``; A stays
+``null``'s own API), so a row is what a program that logs through ``logging`` pays. Each row prints the wall overhead's median and
 95% interval at the rate, its verdict against 5%, and what that is per record in ns (overhead x unit time /
 lines per unit). ``--serialisers`` prints instead what each serialiser of the standard library costs for the
 same record (timeit, hot): marshal version 2 is the cheapest. ``--commit-ring BYTES`` gives the ``commit``
@@ -262,16 +264,18 @@ def serialiser_costs(number: int = 200_000, repeat: int = 5) -> dict[str, float]
             for name, call in cases.items()}
 
 
-def measure(label: str, factory: Callable[..., Any], rate: str, quick: bool) -> dict[str, Any]:
-    """One row: the overhead scenario at ``rate`` (native front) for ``factory``."""
+def measure(label: str, factory: Callable[..., Any], rate: str, quick: bool, front: str = "native") -> dict[str, Any]:
+    """One row: the overhead scenario at ``rate`` for ``factory``, its calls made through ``front``
+    (``native``: the logger's own API; ``bridge``/``accelerated``: a stdlib ``logging.Logger``,
+    :mod:`scenarios._fronts`)."""
     from scenarios.overhead import RATES, run_overhead
 
-    records = run_overhead(factory, backend=label, quick=quick, rates=(rate,), fronts=("native",))
+    records = run_overhead(factory, backend=label, quick=quick, rates=(rate,), fronts=(front,), front_rates=(rate,))
     wall = next(r for r in records if r.metric == "wall_overhead_pct")
     unit_us = next(r for r in records if r.metric == "unit_us").value
     every, per_unit = RATES[rate]
     per_record = lambda pct: pct / 100 * unit_us * 1000 * every / per_unit  # noqa: E731 - ns per record
-    return {"row": label, "rate": rate, "median_pct": wall.value, "low_pct": wall.low, "high_pct": wall.high,
+    return {"row": label, "rate": rate, "front": front, "median_pct": wall.value, "low_pct": wall.low, "high_pct": wall.high,
             "verdict": wall.verdict, "unit_us": unit_us, "ns_per_record": per_record(wall.value),
             "ns_low": per_record(wall.low), "ns_high": per_record(wall.high), "detail": wall.detail}
 
@@ -282,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="*", default=["mmap", "subprocess"], help="real backends to add")
     parser.add_argument("--rate", default="rate=1/unit")
     parser.add_argument("--quick", action="store_true", help="the quick suite's pairs and blocks")
+    parser.add_argument("--front", default="native", choices=("native", "bridge", "accelerated"),
+                        help="how the calls are made: the logger's API, or a stdlib logging.Logger in front of it")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--commit-ring", type=int, default=None, help="the (commit, copy) floors' ring in bytes")
     parser.add_argument("--serialisers", action="store_true",
@@ -294,19 +300,20 @@ def main(argv: list[str] | None = None) -> int:
     import loggers
 
     rows = []
-    print(f"overhead floor at {args.rate} ({'quick' if args.quick else 'full'}), null as A; "
+    print(f"overhead floor at {args.rate}, front={args.front} ({'quick' if args.quick else 'full'}), null as A; "
           "median [95% interval], verdict vs 5%, ns per record", flush=True)
     todo = [(name, floor_factory(name, args.commit_ring)) for name in args.floors.split(",") if name]
     todo += [(name, functools.partial(loggers.create, name)) for name in args.backends]
     for label, factory in todo:
-        row = measure(label, factory, args.rate, args.quick)
+        row = measure(label, factory, args.rate, args.quick, args.front)
         rows.append(row)
         print(f"{label:15s} {row['median_pct']:+6.2f}% [{row['low_pct']:+6.2f}, {row['high_pct']:+6.2f}] "
               f"{row['verdict']:12s} {row['ns_per_record']:6.0f} ns [{row['ns_low']:.0f}, {row['ns_high']:.0f}]"
               f"   unit {row['unit_us']:.1f} us", flush=True)
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"python": sys.version.split()[0], "rate": args.rate, "quick": args.quick, "rows": rows},
+            json.dump({"python": sys.version.split()[0], "rate": args.rate, "front": args.front, "quick": args.quick,
+                       "rows": rows},
                       out, indent=1)
     return 0
 

@@ -211,7 +211,11 @@ def test_overhead_floor_measures_each_row_with_the_overhead_scenario(tmp_path: p
     for row in rows:
         assert row["low_pct"] <= row["median_pct"] <= row["high_pct"]
         assert row["verdict"] in ("pass", "fail", "inconclusive") and 5 < row["unit_us"] < 500
-        assert "A/B pairs" in row["detail"]
+        assert "A/B pairs" in row["detail"] and row["front"] == "native"
+    assert overhead_floor.main(["--quick", "--front", "accelerated", "--floors", "null", "--backends",
+                                "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["front"] == "accelerated" and row["low_pct"] <= row["median_pct"] <= row["high_pct"]
 
 
 def test_serialiser_costs_time_each_serialiser_on_the_scenarios_record() -> None:
