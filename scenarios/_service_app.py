@@ -13,9 +13,10 @@ scenario over ``conn``:
   (``await aclose()`` / ``close()``), then ``("done", summary)``: requests handled per ``n``, records logged,
   the logger's ``stats()``, close seconds.
 
-The handler does one unit of :mod:`scenarios._workload` (``rounds`` calibrated by the scenario to ~20 µs), then
-logs ``n`` records through the backend's plain ``info()`` (non-blocking for the queued backends, ``asyncio``
-included), fields ``writer`` 0 and ``seq`` counting every record, so the scenario can verify the file.
+The handler does one unit of :mod:`scenarios._workload` (``rounds``: the scenario's fixed unit, ~20 µs,
+unless it was told to calibrate), then logs ``n`` records through the backend's plain ``info()``
+(non-blocking for the queued backends, ``asyncio`` included), fields ``writer`` 0 and ``seq`` counting every
+record, so the scenario can verify the file.
 """
 
 from __future__ import annotations

@@ -148,15 +148,16 @@ def time_unit_us(unit: Callable[[], object], units: int = 200) -> float:
 def calibrate(target_us: float = 20.0, *, units: int = 1000) -> tuple[int, float]:
     """``(rounds, unit_us)``: the ``rounds`` making one unlogged unit take about ``target_us`` here."""
     probe = 20
-    fixed_us = _time_unit(0, units)
-    per_round_us = max((_time_unit(probe, units) - fixed_us) / probe, 1e-3)
+    fixed_us = time_builtin_unit_us(0, units)
+    per_round_us = max((time_builtin_unit_us(probe, units) - fixed_us) / probe, 1e-3)
     rounds = max(0, round((target_us - fixed_us) / per_round_us))
-    unit_us = _time_unit(rounds, units)
+    unit_us = time_builtin_unit_us(rounds, units)
     return rounds, unit_us
 
 
-def _time_unit(rounds: int, units: int) -> float:
-    """Best of five: microseconds per unlogged unit (one slow probe made ``rounds`` swing 1..5 here)."""
+def time_builtin_unit_us(rounds: int, units: int = 1000) -> float:
+    """Best of five: microseconds per unlogged built-in unit of ``rounds`` (one slow probe made ``rounds``
+    swing 1..5 here when it calibrated)."""
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter()

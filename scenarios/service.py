@@ -1,8 +1,11 @@
 """service: a real asyncio HTTP service (aiohttp) under real load (wrk), with and without the backend's cost.
 
 Setup: ``aiohttp`` must import and ``wrk`` must run (:func:`scenarios._wrk.ensure_wrk` installs Debian's package
-where it can); otherwise every record is ``not supported`` with the reason. The handler's work is calibrated
-here (:func:`scenarios._workload.calibrate`, ~``unit_target_us`` = 20 µs a request).
+where it can); otherwise every record is ``not supported`` with the reason. The handler's work is the
+overhead scenario's fixed unit (:data:`scenarios._workload.BUILTIN_ROUNDS`, ~20 µs a request on the reference
+machine), so every run of one commit serves the same work and ``cpu_us_per_request`` compares across runs;
+``unit_target_us`` calibrates it in this process instead (:func:`scenarios._workload.calibrate`: it chose 0 to 9
+rounds for one commit here, a unit of 11 to 21 µs). The detail gives the unit's time.
 
 Two servers run side by side, each in its own process (:mod:`scenarios._service_app`), both pinned to one
 CPU: A logs through ``null``, B through the backend under test. wrk runs pinned to another CPU (one thread,
@@ -66,7 +69,7 @@ def run_service(
     duration_s: float | None = None,
     warmup_s: float | None = None,
     connections: int = 16,
-    unit_target_us: float = 20.0,
+    unit_target_us: float | None = None,
     timeout: float = 60.0,
 ) -> list[ResultRecord]:
     """Serve HTTP with ``factory``'s logger and with ``null``, interleaved; the records described above.
@@ -76,6 +79,7 @@ def run_service(
         pairs: interleaved A/B pairs per case (quick 3, full 11); duration_s: seconds per run (quick 0.2,
             full 2); warmup_s: seconds of load per server and case before the pairs (quick 0.1, full 1).
             Quick mode stays near 6 s a backend: its interval over 3 pairs is [min, max] (75% coverage).
+        unit_target_us: calibrate the handler's work to about this many µs here (default: the fixed unit).
         timeout: longest wait for a server to start, flush or stop.
     """
     name = backend_name(factory, backend)
@@ -87,7 +91,12 @@ def run_service(
     duration = duration_s or (0.2 if quick else 2.0)
     warmup = warmup_s if warmup_s is not None else (0.1 if quick else 1.0)
     info = probe(factory)
-    rounds, unit_us = _workload.calibrate(unit_target_us, units=200 if quick else 1000)
+    units = 200 if quick else 1000
+    if unit_target_us is None:
+        rounds = _workload.BUILTIN_ROUNDS
+        unit_us = _workload.time_builtin_unit_us(rounds, units)
+    else:
+        rounds, unit_us = _workload.calibrate(unit_target_us, units=units)
     server_cpu, load_cpu = _cpus()
     with tempfile.TemporaryDirectory(prefix="logbench-service-", dir=workdir) as tmp:
         load = _Load(write_done_script(tmp), connections, load_cpu, duration)
@@ -109,7 +118,7 @@ def run_service(
     pinning = (f"server on CPU {server_cpu}, wrk on CPU {load_cpu}" if server_cpu is not None
                else "not pinned (fewer than 2 CPUs)")
     setting = (f"{pairs} interleaved pairs of {duration:g} s after {warmup:g} s warm-up; wrk 1 thread, "
-               f"{connections} connections; {pinning}; handler work {unit_us:.1f} us")
+               f"{connections} connections; {pinning}; handler work {unit_us:.1f} us (rounds={rounds})")
     records = [record for n, case in zip(lines, cases) for record in _case_records(name, case, runs[n], setting)]
     return [*records, shutdown]
 

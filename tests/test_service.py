@@ -10,7 +10,7 @@ import pytest
 
 import loggers
 import scenarios
-from scenarios import ResultRecord, _wrk
+from scenarios import ResultRecord, _workload, _wrk
 from scenarios.service import SHUTDOWN_CASE, SPEED_METRICS, run_service
 
 pytestmark = pytest.mark.slow
@@ -50,6 +50,8 @@ def test_sync_serves_and_loses_nothing_on_a_clean_shutdown() -> None:
     lost = _by(records, SHUTDOWN_CASE, "records_lost")
     assert lost.value == 0 and lost.verdict == "ok", lost.detail
     assert "records in 1 file(s): ok" in lost.detail
+    # the fixed unit, as the overhead scenario's: every run of a commit serves the same work per request
+    assert f"(rounds={_workload.BUILTIN_ROUNDS})" in _by(records, "lines=1/request", "cpu_us_per_request").detail
 
 
 @needs_wrk
