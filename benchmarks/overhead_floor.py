@@ -264,13 +264,16 @@ def serialiser_costs(number: int = 200_000, repeat: int = 5) -> dict[str, float]
             for name, call in cases.items()}
 
 
-def measure(label: str, factory: Callable[..., Any], rate: str, quick: bool, front: str = "native") -> dict[str, Any]:
+def measure(label: str, factory: Callable[..., Any], rate: str, quick: bool, front: str = "native",
+            pairs: int | None = None) -> dict[str, Any]:
     """One row: the overhead scenario at ``rate`` for ``factory``, its calls made through ``front``
     (``native``: the logger's own API; ``bridge``/``accelerated``: a stdlib ``logging.Logger``,
-    :mod:`scenarios._fronts`)."""
+    :mod:`scenarios._fronts`); ``pairs``: exactly that many A/B pairs instead of the scenario's budget."""
     from scenarios.overhead import RATES, run_overhead
 
-    records = run_overhead(factory, backend=label, quick=quick, rates=(rate,), fronts=(front,), front_rates=(rate,))
+    exact = {} if pairs is None else {"min_pairs": pairs, "max_pairs": pairs, "budget_s": 0.0}
+    records = run_overhead(factory, backend=label, quick=quick, rates=(rate,), fronts=(front,), front_rates=(rate,),
+                           **exact)  # type: ignore[arg-type]
     wall = next(r for r in records if r.metric == "wall_overhead_pct")
     unit_us = next(r for r in records if r.metric == "unit_us").value
     every, per_unit = RATES[rate]
@@ -286,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="*", default=["mmap", "subprocess"], help="real backends to add")
     parser.add_argument("--rate", default="rate=1/unit")
     parser.add_argument("--quick", action="store_true", help="the quick suite's pairs and blocks")
+    parser.add_argument("--pairs", type=int, default=None, help="exactly this many A/B pairs a row (a smoke run)")
     parser.add_argument("--front", default="native", choices=("native", "bridge", "accelerated"),
                         help="how the calls are made: the logger's API, or a stdlib logging.Logger in front of it")
     parser.add_argument("--json", help="also write the rows to this file")
@@ -305,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = [(name, floor_factory(name, args.commit_ring)) for name in args.floors.split(",") if name]
     todo += [(name, functools.partial(loggers.create, name)) for name in args.backends]
     for label, factory in todo:
-        row = measure(label, factory, args.rate, args.quick, args.front)
+        row = measure(label, factory, args.rate, args.quick, args.front, args.pairs)
         rows.append(row)
         print(f"{label:15s} {row['median_pct']:+6.2f}% [{row['low_pct']:+6.2f}, {row['high_pct']:+6.2f}] "
               f"{row['verdict']:12s} {row['ns_per_record']:6.0f} ns [{row['ns_low']:.0f}, {row['ns_high']:.0f}]"

@@ -204,15 +204,15 @@ def test_overhead_floor_measures_each_row_with_the_overhead_scenario(tmp_path: p
     from benchmarks import overhead_floor
 
     out = tmp_path / "floor.json"
-    assert overhead_floor.main(["--quick", "--floors", "null,append", "--backends", "thread-queue",
+    assert overhead_floor.main(["--quick", "--pairs", "3", "--floors", "null,append", "--backends", "thread-queue",
                                 "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert [row["row"] for row in rows] == ["null", "append", "thread-queue"]
     for row in rows:
         assert row["low_pct"] <= row["median_pct"] <= row["high_pct"]
         assert row["verdict"] in ("pass", "fail", "inconclusive") and 5 < row["unit_us"] < 500
-        assert "A/B pairs" in row["detail"] and row["front"] == "native"
-    assert overhead_floor.main(["--quick", "--front", "accelerated", "--floors", "null", "--backends",
+        assert row["detail"].startswith("3 A/B pairs") and row["front"] == "native"
+    assert overhead_floor.main(["--quick", "--pairs", "3", "--front", "accelerated", "--floors", "null", "--backends",
                                 "--json", str(out)]) == 0
     (row,) = json.loads(out.read_text())["rows"]
     assert row["front"] == "accelerated" and row["low_pct"] <= row["median_pct"] <= row["high_pct"]
