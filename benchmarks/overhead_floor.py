@@ -105,7 +105,10 @@ class CommitFloor:
             lock.release()
 
     def copy(self, ts_ns: int, level: int, msg: object, fields: Mapping[str, object]) -> None:
-        """``handoff`` without the lock (one thread only): what the copy and the commit cost alone."""
+        """``handoff`` without the lock (one thread only): what the copy and the commit cost alone.
+
+        The body repeats ``handoff``'s on purpose: a floor is the inline code of ``Ring.handoff``, and a
+        shared helper would add a call to each (docs/hot-path.md's figures are of these bodies)."""
         data = _dumps((ts_ns, level, msg, fields), 2)  # type: ignore[arg-type]
         head = self.head
         length = len(data)
