@@ -8,7 +8,7 @@ Issue 13 asks for ``mmap`` (nothing whose call returned lost on SIGKILL) at a me
 one irreducible piece of such a backend's work and nothing else, measured exactly as a backend is
 (:func:`scenarios.overhead.run_overhead`: interleaved A/B pairs against ``null``, the native front, the final
 flush timed), so each row is what that piece alone costs the application, in the application's own cache and
-branch-predictor state between its units of work (a timeit loop runs a piece hot and prices it 2-3x lower):
+branch-predictor state between its units of work (a timeit loop runs a piece hot and prices it about 2x lower):
 
 ``null``
     Nothing: ``null`` against itself, what the run can resolve.
@@ -35,7 +35,8 @@ the same calls through a stdlib ``logging.Logger`` in front of each logger (``sc
 ``null``'s own API), so a row is what a program that logs through ``logging`` pays. Each row prints the wall overhead's median and
 95% interval at the rate, its verdict against 5%, and what that is per record in ns (overhead x unit time /
 lines per unit). ``--serialisers`` prints instead what each serialiser of the standard library costs for the
-same record (timeit, hot): marshal version 2 is the cheapest. ``--commit-ring BYTES`` gives the ``commit``
+same record (timeit, hot): marshal version 2 is the cheapest; then the hot cost of the ``commit`` floor's
+other pieces. ``--commit-ring BYTES`` gives the ``commit``
 floor another ring size than ``mmap``'s default (8 MiB). Results: docs/hot-path.md. Not an asv benchmark
 (it defines no ``time_``/``track_``).
 """
@@ -286,6 +287,36 @@ def measure(label: str, factory: Callable[..., Any], rate: str, quick: bool, fro
             "ns_low": per_record(wall.low), "ns_high": per_record(wall.high), "detail": wall.detail}
 
 
+def commit_piece_costs(number: int = 200_000, repeat: int = 5) -> dict[str, float]:
+    """ns per call (best of ``repeat`` timeit runs, hot) of what the ``commit`` floor does after marshal:
+    the lock, the copy of the scenario's record into a map, the header word's two 4-byte stores."""
+    import timeit
+
+    fields = {"step": 0, "order": 1234, "user": 987, "total": 12.5, "bytes": 311, "path": "/api/orders"}
+    data = _dumps((time.time_ns(), 20, "request handled", fields), 2)
+    ring = mmap.mmap(-1, 1 << 16)
+    words = memoryview(ring).cast("I")
+    lock = threading.Lock()
+    start, length = _HEADER, len(data)
+
+    def lock_pair() -> None:
+        lock.acquire()
+        lock.release()
+
+    def copy() -> None:
+        ring[start + 8 : start + 8 + length] = data
+
+    def header() -> None:
+        words[start >> 2] = length << 2
+        words[(start >> 2) + 1] = 1
+
+    cases: dict[str, Callable[[], object]] = {"lock acquire + release": lock_pair,
+                                             "copy of the record into the map": copy,
+                                             "header word, two 4-byte stores": header}
+    return {name: min(timeit.repeat(call, number=number, repeat=repeat)) / number * 1e9
+            for name, call in cases.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--floors", default=",".join(FLOORS), help="comma-separated floors (default: all)")
@@ -301,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: timeit of the standard library's serialisers on the scenario's record")
     args = parser.parse_args(argv)
     if args.serialisers:
-        for name, ns in serialiser_costs().items():
+        for name, ns in {**serialiser_costs(), **commit_piece_costs()}.items():
             print(f"{name:42s} {ns:6.0f} ns")
         return 0
     import loggers

@@ -224,3 +224,5 @@ def test_serialiser_costs_time_each_serialiser_on_the_scenarios_record() -> None
     costs = overhead_floor.serialiser_costs(number=200, repeat=1)
     assert "marshal.dumps(rec, 2)" in costs and "json.dumps(fields)" in costs and len(costs) == 7
     assert all(ns > 0 for ns in costs.values())
+    pieces = overhead_floor.commit_piece_costs(number=200, repeat=1)
+    assert len(pieces) == 3 and all(ns > 0 for ns in pieces.values())
