@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record", metavar="SHAPE|MODULE:CALLABLE",
                      help="what overhead logs: small (3 fields), medium (10, one nested), large (1 KiB message), "
                           "or MODULE:CALLABLE returning (msg, fields); default the built-in 6-field record")
+    run.add_argument("--rounds", type=_positive_int, metavar="K",
+                     help="processes per cell of the overhead, latency, throughput and memory scenarios, each "
+                          "doing a K-th of the repetitions, spread round by round over the run and pooled "
+                          "(default 3; 1: one process per cell)")
     run.add_argument("--trials", type=_positive_int, metavar="N",
                      help="trials per case for scenarios that repeat one (crash: SIGKILLs per kill case); "
                           "a soak is e.g. --scenarios crash --trials 1000 (outside CI; give --timeout room)")
@@ -133,7 +137,7 @@ BUILTIN_WORKLOAD_LABEL, BUILTIN_RECORD_LABEL = "built-in request handler (~20 us
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from . import metadata, store
-    from .run import run_matrix
+    from .run import DEFAULT_ROUNDS, run_matrix
 
     backends = _expand_backends(args.backends)
     scenarios = list(args.scenarios or discover.scenario_names())
@@ -155,8 +159,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     records = run_matrix(backends, scenarios, quick=args.quick, timeout=args.timeout,
                          progress=lambda line: print(line, file=sys.stderr, flush=True), artifacts_dir=args.out,
-                         scenario_options={**workload, **_trial_options(args)})
+                         scenario_options={**workload, **_trial_options(args)},
+                         rounds=args.rounds or DEFAULT_ROUNDS)
     meta.update(_trial_options(args))
+    meta["rounds"] = args.rounds or DEFAULT_ROUNDS
     meta["finished_at"] = metadata.now_iso()
     meta["elapsed_s"] = round(time.monotonic() - start, 1)
     json_path, csv_path = store.save(args.out, meta, records, overwrite=args.force)

@@ -8,7 +8,8 @@ Backend names resolve in this order:
 3. ``"module:attribute"`` -> that attribute (a factory) of an importable module
    (used by tests to run planted backends).
 
-Scenario names resolve through ``scenarios.SCENARIOS`` ("name" -> "module:function").
+Scenario names resolve through ``scenarios.SCENARIOS`` ("name" -> "module:function"); the function
+pooling a scenario's rounds, if it has one, through ``scenarios.ROUNDS``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "peers_problem",
     "reference_backends",
     "resolve_factory",
+    "resolve_merge",
     "resolve_scenario",
     "scenario_names",
 ]
@@ -117,6 +119,18 @@ def resolve_scenario(name: str) -> Callable[..., Any]:
     module_name, _, function = target.partition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
     return fn
+
+
+def resolve_merge(name: str) -> Callable[..., Any] | None:
+    """The function pooling ``name``'s rounds (``scenarios.ROUNDS``), or None: that scenario runs once."""
+    from scenarios import ROUNDS
+
+    target = ROUNDS.get(name)
+    if target is None:
+        return None
+    module_name, _, function = target.partition(":")
+    merge: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
+    return merge
 
 
 def call_kwargs(fn: Callable[..., Any], **available: Any) -> dict[str, Any]:

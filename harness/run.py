@@ -1,7 +1,12 @@
 """The matrix: every backend x scenario cell in its own process, one after the other.
 
-Cells run sequentially (timings must not share the CPU with each other). ``run_interleaved`` runs each
-cell from two trees back to back (``python -m harness ab``).
+Cells run sequentially (timings must not share the CPU with each other). A scenario that pools rounds
+(``scenarios.ROUNDS``) runs each of its cells in ``rounds`` processes, each doing a ``rounds``-th of the
+repetitions, round by round over the whole matrix (round 1 of every cell, then round 2, ...), so a
+slow spell of the machine, which lasts about a cell, lands in one round's share of a figure instead
+of all of it; the rounds' records are then pooled into the cell's (:mod:`scenarios._rounds`). The
+other scenarios' cells run once, in the first round. ``run_interleaved`` runs each cell from two
+trees back to back (``python -m harness ab``), once.
 ``progress`` receives one line per cell; the caller decides where it goes.
 """
 
@@ -11,9 +16,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import discover
 from ._spawn import spawn_cell
 
-__all__ = ["CELL_TIMEOUT_S", "cell_limit", "run_interleaved", "run_matrix"]
+__all__ = ["CELL_TIMEOUT_S", "DEFAULT_ROUNDS", "cell_limit", "run_interleaved", "run_matrix"]
+
+#: processes per cell of a scenario that pools rounds (``run --rounds``)
+DEFAULT_ROUNDS = 3
 
 #: Hard limit per cell (quick, full); a cell over it becomes a failed-cell record.
 CELL_TIMEOUT_S = (45.0, 1800.0)
@@ -46,25 +55,49 @@ def run_matrix(
     progress: Callable[[str], None] = lambda line: None,
     artifacts_dir: str | None = None,
     scenario_options: dict[str, Any] | None = None,
+    rounds: int = 1,
 ) -> list[dict[str, Any]]:
-    """Run every cell; all records (failed cells included) in run order.
+    """Run every cell; all records (failed cells included), cell by cell in matrix order.
 
     ``artifacts_dir``: the results directory, where scenarios may keep files (pyperf JSON).
     ``scenario_options``: keyword arguments (``workload``, ``record``, ``trials``) given to each scenario
     that takes them; more ``trials`` than ``DEFAULT_TRIALS`` stretch the default cell limit in proportion.
+    ``rounds``: processes per cell of a scenario that pools rounds (see the module docstring); a cell
+    that failed in any round is that round's failed-cell record.
     """
-    total = len(backends) * len(scenarios)
-    records: list[dict[str, Any]] = []
+    if rounds < 1:
+        raise ValueError(f"rounds: expected at least 1, got {rounds!r}")
+    cells = _cells(backends, scenarios)
+    merges = {scenario: discover.resolve_merge(scenario) if rounds > 1 else None for scenario in scenarios}
+    plan = [(r, cell) for r in range(rounds) for cell in cells if r == 0 or merges[cell[0]]]
+    done_rows: dict[tuple[str, str], list[list[dict[str, Any]]]] = {cell: [] for cell in cells}
     start = time.monotonic()
-    for done, (scenario, backend) in enumerate(_cells(backends, scenarios), 1):
+    for done, (index, (scenario, backend)) in enumerate(plan, 1):
         cell_start = time.monotonic()
+        options = {**(scenario_options or {}), "rounds": rounds} if merges[scenario] else scenario_options
         rows = spawn_cell(backend, scenario, quick=quick,
                           timeout=cell_limit(scenario, quick=quick, timeout=timeout, scenario_options=scenario_options),
-                          artifacts_dir=artifacts_dir, options=scenario_options)
-        records += rows
-        progress(f"[{done:>3}/{total}] {scenario:<11} {backend:<22} {_outcome(rows):<6} "
+                          artifacts_dir=artifacts_dir, options=options)
+        done_rows[(scenario, backend)].append(rows)
+        which = f"{index + 1}/{rounds}" if merges[scenario] else ""
+        progress(f"[{done:>3}/{len(plan)}] {scenario:<11} {backend:<22} {which:<5} {_outcome(rows):<6} "
                  f"{time.monotonic() - cell_start:6.1f} s   (elapsed {time.monotonic() - start:6.1f} s)")
-    return records
+    return [row for cell in cells for row in _merged(done_rows[cell], merges[cell[0]])]
+
+
+def _merged(rounds: list[list[dict[str, Any]]], merge: Callable[..., Any] | None) -> list[dict[str, Any]]:
+    """One cell's records from its rounds' records: as they are for a single round, a failed round's
+    failed-cell record, else the scenario's ``merge`` of them (keeping the cell's backend name)."""
+    if merge is None or len(rounds) == 1:
+        return rounds[0]
+    from scenarios import ResultRecord
+
+    for number, rows in enumerate(rounds, 1):
+        if any(row.get("status") == "failed" and row.get("metric") == "cell" for row in rows):
+            return [{**row, "detail": f"round {number} of {len(rounds)}: {row.get('detail', '')}"} for row in rows]
+    pooled = merge([[ResultRecord(**row) for row in rows] for rows in rounds])
+    backend = rounds[0][0]["backend"] if rounds[0] else None
+    return [{**record.as_dict(), **({"backend": backend} if backend else {})} for record in pooled]
 
 
 def run_interleaved(

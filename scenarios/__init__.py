@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._results import ResultRecord
 
-__all__ = ["SCENARIOS", "ResultRecord"]
+__all__ = ["ROUNDS", "SCENARIOS", "ResultRecord"]
 
 SCENARIOS: dict[str, str] = {
     "overhead": "scenarios.overhead:run_overhead",
@@ -23,4 +23,12 @@ SCENARIOS: dict[str, str] = {
     "caller": "scenarios.caller:run_caller",
     "service": "scenarios.service:run_service",
     "writer_kill": "scenarios.writer_kill:run_writer_kill",
+}
+#: scenarios whose repetitions pool over several processes (:mod:`scenarios._rounds`): name ->
+#: "module:function" merging one cell's rounds; each such scenario function takes ``rounds``
+ROUNDS: dict[str, str] = {
+    "overhead": "scenarios.overhead:merge_rounds",
+    "latency": "scenarios.latency:merge_rounds",
+    "throughput": "scenarios.throughput:merge_rounds",
+    "memory": "scenarios.memory:merge_rounds",
 }

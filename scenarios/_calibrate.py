@@ -127,16 +127,17 @@ def calibration_record(scenario: str, backend: str, case: str, samples: list[int
     "before each repetition and after the last")."""
     est = median_interval(samples)
     return ResultRecord(scenario, backend, case, METRIC, est.value, "ns", low=est.low, high=est.high,
-                        detail=f"p50 of {how} json.dumps + os.write of one line, timed {when} (the machine, "
+                        samples=est.samples, detail=f"p50 of {how} json.dumps + os.write of one line, timed {when} (the machine, "
                                f"not the backend: compare judges this case's timings relative to it); "
                                f"samples {samples}")
 
 
-def relative_metric(metric: str) -> str:
-    """The name of ``metric``'s per-repetition relative twin: ``p50_ns`` -> ``p50_per_calibration``,
-    ``records_per_s`` -> ``records_per_calibration`` (records in the time of one calibration write)."""
+def relative_metric(metric: str, reference: str = "calibration") -> str:
+    """The name of ``metric``'s per-repetition relative twin against ``reference`` (what was timed beside
+    it): ``p50_ns`` -> ``p50_per_calibration``, ``records_per_s`` -> ``records_per_calibration`` (records
+    in the time of one calibration write); ``("p50_ns", "null")`` -> ``p50_per_null``."""
     stem = metric.removesuffix("_ns").removesuffix("_per_s")
-    return f"{stem}_per_calibration"
+    return f"{stem}_per_{reference}"
 
 
 def around(samples: list[int], repetitions: int) -> list[float]:
@@ -152,16 +153,17 @@ def around(samples: list[int], repetitions: int) -> list[float]:
 
 
 def relative_record(scenario: str, backend: str, case: str, metric: str, figures: list[float],
-                    machine: list[float], *, over: str, per_time: bool = False) -> ResultRecord:
+                    machine: list[float], *, over: str, per_time: bool = False,
+                    reference: str = "calibration") -> ResultRecord:
     """``metric``'s relative twin: per repetition its figure over the machine's speed beside it
     (``machine``, ns, e.g. from ``around``; ``over`` says what it is, for the detail; ``per_time``: the
     figure is a rate, so multiplied by it, in calls of 1e-9 s), the median over repetitions with its
-    distribution-free interval."""
+    distribution-free interval. ``reference`` names the twin (:func:`relative_metric`)."""
     if len(figures) != len(machine):
         raise ValueError(f"figures and machine: one per repetition, got {len(figures)} and {len(machine)}")
     ratios = [f * m / 1e9 if per_time else f / m for f, m in zip(figures, machine)]
     est = median_interval(ratios)
     how = "times" if per_time else "over"
-    return ResultRecord(scenario, backend, case, relative_metric(metric), est.value, "x", low=est.low, high=est.high,
-                        detail=f"per repetition {metric} {how} {over}; median of {len(ratios)}, interval coverage "
+    return ResultRecord(scenario, backend, case, relative_metric(metric, reference), est.value, "x", low=est.low, high=est.high,
+                        samples=est.samples, detail=f"per repetition {metric} {how} {over}; median of {len(ratios)}, interval coverage "
                                f"{est.coverage:.3f} (compare: a timing is a regression only if this moved too)")

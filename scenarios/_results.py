@@ -32,6 +32,10 @@ class ResultRecord:
         detail: free text: stderr of a failed cell, the reason for not supported, notes.
         trial: index of a repeated trial when every trial is kept (e.g. records lost
             per SIGKILL trial); None for a summary value.
+        samples: the per-repetition values (one per repetition or A/B pair) that ``value``,
+            ``low`` and ``high`` summarise as a median and its interval, or None; kept so the
+            harness can pool the repetitions of one cell run in several processes
+            (:mod:`scenarios._rounds`). In results.json, not in the CSV.
     """
 
     scenario: str
@@ -46,6 +50,7 @@ class ResultRecord:
     status: str = "ok"
     detail: str = ""
     trial: int | None = None
+    samples: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("scenario", "backend", "case", "metric", "unit"):
@@ -61,6 +66,12 @@ class ResultRecord:
                 if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number):
                     raise ValueError(f"ResultRecord.{name}: expected a number or None, got {number!r}")
                 object.__setattr__(self, name, float(number))
+        if self.samples is not None:
+            values = tuple(self.samples)
+            if not values or any(isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x)
+                                 for x in values):
+                raise ValueError(f"ResultRecord.samples: expected numbers (at least one) or None, got {self.samples!r}")
+            object.__setattr__(self, "samples", tuple(float(x) for x in values))
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)

@@ -25,13 +25,16 @@ __all__ = ["Estimate", "median", "median_interval", "paired_overhead_pct", "perc
 
 
 class Estimate(NamedTuple):
-    """A median with its interval; ``coverage`` is the interval's exact binomial coverage."""
+    """A median with its interval; ``coverage`` is the interval's exact binomial coverage; ``samples``
+    the values it summarises, sorted (a record keeps them so repetitions from several processes can be
+    pooled: :mod:`scenarios._rounds`)."""
 
     value: float
     low: float
     high: float
     coverage: float
     n: int
+    samples: tuple[float, ...] = ()
 
 
 def median(values: Sequence[float]) -> float:
@@ -66,7 +69,7 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> Estima
     r = 1
     while r + 1 <= (n + 1) // 2 and _coverage(n, r + 1) >= confidence:
         r += 1
-    return Estimate(median(xs), xs[r - 1], xs[n - r], _coverage(n, r), n)
+    return Estimate(median(xs), xs[r - 1], xs[n - r], _coverage(n, r), n, tuple(xs))
 
 
 def paired_overhead_pct(base: Sequence[float], test: Sequence[float], confidence: float = 0.95) -> Estimate:

@@ -55,19 +55,24 @@ cannot stretch the quick suite; the detail gives the calls measured.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+import loggers
 
 from ._calibrate import Calibration, calibration_record, relative_record
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._results import ResultRecord
+from ._rounds import pool, share
 from ._stats import median_interval, percentile
 
 __all__ = ["CASES", "PERCENTILES", "REPEATS", "STALL_NS", "TWIN_DECIDES_CASES", "TWIN_DECIDES_FROM",
-           "TWIN_DECIDES_METRICS", "run_latency", "stall_episodes", "stalled_calls"]
+           "TWIN_DECIDES_METRICS", "merge_rounds", "run_latency", "stall_episodes", "stalled_calls"]
 
 CASES = ("steady", "rotating", "paced")
 #: metric -> percentile (100 = max)
@@ -95,6 +100,11 @@ TWIN_DECIDES_METRICS = ("p50_ns",)
 #: (a queue hand-off: ``thread-queue`` 0.13, ``mmap`` 0.4) is interpreter-bound, moves with the CPU more
 #: than with the write path, and is judged in ns, relative to ``null`` and to the twin together.
 TWIN_DECIDES_FROM = 0.5
+#: calls of a ``null`` logger timed back to back per repetition, split over its chunks beside the calibration
+#: writes: the interpreter's speed at those moments (a cheap call such as a queue hand-off moves with it, not
+#: with the write path: ``thread-queue``'s steady p50 went 400 -> 721 ns between same-commit runs with its
+#: calibration twin up 16%, 2026-12-06), the reference of the ``*_per_null`` twins
+NULL_CALLS = 1024
 #: a repetition's calls run in up to this many chunks of at least MIN_CHUNK calls, each after a block of
 #: calibration writes
 CHUNKS = 8
@@ -113,6 +123,7 @@ def run_latency(
     cases: tuple[str, ...] = CASES,
     budget_s: float | None = None,
     repeats: int = REPEATS,
+    rounds: int = 1,
 ) -> list[ResultRecord]:
     """Per-call caller latency of ``factory``'s logger for each case, repeated ``repeats`` times.
 
@@ -122,6 +133,8 @@ def run_latency(
         rotate_bytes: ``max_bytes`` of the rotating case.
         budget_s: seconds per case at most, shared by the repetitions (quick: 0.5; else 20).
         repeats: repetitions per case (at least 1).
+        rounds: this process is one of ``rounds`` (:mod:`scenarios._rounds`): it does its share of the
+            repetitions, calls and budget; :func:`merge_rounds` pools the rounds' records.
     Returns:
         Per case the metrics of ``PERCENTILES`` in ns (median over repetitions, ``low``/``high`` its
         95% interval), each with its relative twin (``scenarios._calibrate.relative_record``),
@@ -134,16 +147,18 @@ def run_latency(
     if repeats < 1:
         raise ValueError(f"repeats: expected at least 1, got {repeats!r}")
     name = backend_name(factory, backend)
-    calls = calls or (20_000 if quick else 200_000)
+    calls = share(calls or (20_000 if quick else 200_000), rounds)
     rate = rate_per_s or 10_000.0
-    budget = budget_s if budget_s is not None else (0.5 if quick else 20.0)
+    budget = (budget_s if budget_s is not None else (0.5 if quick else 20.0)) / rounds
+    repeats = share(repeats, rounds)
     records: dict[str, list[ResultRecord]] = {}
     live = list(cases)  # the cases the backend takes
     reps: dict[str, list[array[int]]] = {case: [] for case in cases}
     machine: dict[str, list[list[int]]] = {case: [] for case in cases}
+    nulls: dict[str, list[list[int]]] = {case: [] for case in cases}
     counts: dict[str, dict[str, int]] = {case: {"rotations": 0, "dropped": 0} for case in cases}
     per_rep = {case: max((calls // 4 if case == "paced" else calls) // repeats, 1) for case in cases}
-    with scratch_dir(workdir) as tmp, Calibration(tmp) as calibration:
+    with scratch_dir(workdir) as tmp, Calibration(tmp) as calibration, _null_logger(tmp) as null_log:
         for _ in range(repeats):  # the cases take turns, repetition by repetition, each on a fresh logger
             for case in list(live):
                 try:
@@ -154,12 +169,13 @@ def run_latency(
                                                   status="not supported", detail=f"TypeError: {exc}")]
                     continue
                 try:
-                    samples, beside = _repetition(log, case, per_rep[case], rate, budget / repeats,
-                                                  _calibrator(calibration, case, rate))
+                    samples, beside, interpreter = _repetition(log, case, per_rep[case], rate, budget / repeats,
+                                                               _calibrator(calibration, case, rate), null_log)
                 finally:
                     log.close()
                 reps[case].append(samples)
                 machine[case].append(beside)  # sorted
+                nulls[case].append(interpreter)  # sorted
                 stats = log.stats()
                 for key in counts[case]:
                     counts[case][key] += int(stats.get(key, 0))
@@ -169,9 +185,16 @@ def run_latency(
                   f"rotations={counts[case]['rotations']} dropped={counts[case]['dropped']}")
         if case == "paced":
             detail += f"; {rate:g}/s, measured from the intended start (coordinated-omission corrected)"
-        records[case] = [*_percentile_records(name, case, reps[case], machine[case], detail),
+        records[case] = [*_percentile_records(name, case, reps[case], machine[case], nulls[case], detail),
                          _calibration_record(name, case, [int(percentile(m, 50.0)) for m in machine[case]])]
     return [record for case in cases for record in records[case]]
+
+
+def merge_rounds(rounds: Sequence[Sequence[ResultRecord]]) -> list[ResultRecord]:
+    """One cell's records from its ``rounds`` processes, pooled (:func:`scenarios._rounds.pool`): the
+    percentiles, their twins and the calibration over every round's repetitions, the stall episodes
+    summed, ``stalled_calls_pct`` the worst repetition's of any round."""
+    return pool(rounds, {"stalled_calls_pct": max})
 
 
 def _open_case(factory: Factory, tmp: str, case: str, rotate_bytes: int) -> Any:
@@ -203,10 +226,11 @@ def _calibration_writes(case: str) -> int:
 
 
 def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float,
-                calibrate: Callable[[int], list[int]]) -> tuple[array[int], list[int]]:
+                calibrate: Callable[[int], list[int]], null_log: Any) -> tuple[array[int], list[int], list[int]]:
     """One repetition of ``case`` in up to ``CHUNKS`` chunks of at least ``MIN_CHUNK`` calls, each after a
-    block of ``calibrate(writes)`` (``_calibration_writes(case)`` in all), then an untimed ``flush()`` so
-    the next one starts with nothing queued: ``(latencies, the calibration writes' ns, sorted)``.
+    block of ``calibrate(writes)`` (``_calibration_writes(case)`` in all) and a block of back-to-back calls
+    of ``null_log`` (:data:`NULL_CALLS` in all), then an untimed ``flush()`` so the next one starts with
+    nothing queued: ``(latencies, the calibration writes' ns, sorted, the null calls' ns, sorted)``.
 
     The machine on this VM flips between speeds within a second; calibrating between the chunks of the
     repetition measures it at the moments the calls were timed, so the relative twin cancels a flip.
@@ -215,8 +239,10 @@ def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float,
     chunks = max(1, min(CHUNKS, calls // MIN_CHUNK))
     samples: array[int] = array("q")
     machine: list[int] = []
+    interpreter: list[int] = []
     for chunk in range(chunks):
         machine += calibrate(_calibration_writes(case) // chunks)
+        interpreter += _steady(null_log, NULL_CALLS // chunks, 1.0)
         part = calls // chunks + (calls % chunks if chunk == chunks - 1 else 0)
         timed = _paced(log, part, rate, budget_s / chunks) if case == "paced" else _steady(log, part, budget_s / chunks)
         samples += timed
@@ -224,7 +250,18 @@ def _repetition(log: Any, case: str, calls: int, rate: float, budget_s: float,
             break
     log.flush(timeout=10.0)
     machine.sort()
-    return samples, machine
+    interpreter.sort()
+    return samples, machine, interpreter
+
+
+@contextlib.contextmanager
+def _null_logger(tmp: str) -> Iterator[Any]:
+    """A ready ``null`` logger (the harness's baseline: it writes nothing) for the calls timed beside each chunk."""
+    log = open_ready(functools.partial(loggers.create, "null"), os.path.join(tmp, "null-beside.log"))
+    try:
+        yield log
+    finally:
+        log.close()
 
 
 def stall_episodes(samples: Sequence[int], stall_ns: int = STALL_NS) -> int:
@@ -288,21 +325,25 @@ def _paced(log: Any, calls: int, rate: float, budget_s: float) -> array[int]:
 
 
 def _percentile_records(name: str, case: str, reps: list[array[int]], machine: list[list[int]],
-                        detail: str) -> list[ResultRecord]:
+                        nulls: list[list[int]], detail: str) -> list[ResultRecord]:
     """Per metric: the median over repetitions of the per-repetition percentile, with its interval, and
-    its relative twin: each repetition's percentile over the same percentile of its calibration writes
-    (``machine``, sorted, one list per repetition), so a tail is measured against the machine's tail."""
+    its relative twins: each repetition's percentile over the same percentile of its calibration writes
+    (``machine``, sorted, one list per repetition), so a tail is measured against the machine's tail,
+    and over that of the ``null`` calls timed beside it (``nulls``: the interpreter's speed)."""
     ordered = [sorted(rep) for rep in reps]
     records = []
     for metric, pct in PERCENTILES.items():
         figures = [percentile(rep, pct) for rep in ordered]
         est = median_interval(figures)
         records.append(ResultRecord("latency", name, case, metric, est.value, "ns", low=est.low, high=est.high,
-                                    detail=f"{detail}; median of per-repetition values, "
+                                    samples=est.samples, detail=f"{detail}; median of per-repetition values, "
                                            f"interval coverage {est.coverage:.3f}"))
         beside = [float(percentile(writes, pct)) for writes in machine]
         records.append(relative_record("latency", name, case, metric, figures, beside,
                                        over=f"the same percentile of its {len(machine[0])} calibration writes"))
+        interpreter = [float(max(percentile(calls, pct), 1)) for calls in nulls]
+        records.append(relative_record("latency", name, case, metric, figures, interpreter, reference="null",
+                                       over=f"the same percentile of {len(nulls[0])} null-logger calls timed beside it"))
     per_rep = [stall_episodes(rep) for rep in reps]
     records.append(ResultRecord("latency", name, case, "stalls", sum(per_rep), "count",
                                 detail=f"episodes of calls over {STALL_NS / 1e6:g} ms, pooled over repetitions; "

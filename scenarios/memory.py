@@ -49,10 +49,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ._proc import BackendInfo, ChildFailed, Factory, descendants, probe, refusal, run_child
 from ._results import ResultRecord
+from ._rounds import pool, share
 from ._slow_sink import SlowFifoSink
 from ._stats import median_interval
 
@@ -87,19 +89,22 @@ def run_memory(
     timeout: float = 300.0,
     rss_runs: int = RSS_RUNS,
     alloc_runs: int = ALLOC_RUNS,
+    rounds: int = 1,
 ) -> list[ResultRecord]:
     """Measure every memory case for ``factory``; one record per (case, metric), median over runs.
 
     Defaults: quick burst 5 000 records, slow sink 5 000 records into a queue
     of 1 000 stalled 0.5 s; full 200 000, 50 000, 10 000 and 2 s. (The quick burst was 20 000 records
     in one run; a slow synchronous peer needs ~1 s for those, too long to repeat within the budget.) ``rss_runs`` / ``alloc_runs``
-    fresh processes per case for the RSS figures and for memray's.
+    fresh processes per case for the RSS figures and for memray's. ``rounds``: this process is one of
+    ``rounds`` (:mod:`scenarios._rounds`) and does its share of each; :func:`merge_rounds` pools them.
 
     Raises:
         ValueError: ``rss_runs`` or ``alloc_runs`` below 1.
     """
     if rss_runs < 1 or alloc_runs < 1:
         raise ValueError(f"rss_runs, alloc_runs: expected at least 1 each, got {rss_runs!r}, {alloc_runs!r}")
+    rss_runs, alloc_runs = share(rss_runs, rounds), share(alloc_runs, rounds)
     info = probe(factory)
     name = backend or info.name
     burst_n = records or (5_000 if quick else 200_000)
@@ -130,6 +135,12 @@ def run_memory(
                 for metric, unit in METRICS
             ]
     return results
+
+
+def merge_rounds(rounds: Sequence[Sequence[ResultRecord]]) -> list[ResultRecord]:
+    """One cell's records from its ``rounds`` processes, pooled (:func:`scenarios._rounds.pool`): every
+    figure over every round's runs."""
+    return pool(rounds)
 
 
 def _why_unsupported(info: BackendInfo) -> str:
@@ -174,7 +185,7 @@ def _measure_case(
     def record(metric: str, unit: str, values: list[int], detail: str) -> ResultRecord:
         est = median_interval(values)
         return ResultRecord(SCENARIO, name, case, metric, est.value, unit, low=est.low, high=est.high,
-                            detail=f"median of {est.n} runs, interval coverage {est.coverage:.3f}; {detail}")
+                            samples=est.samples, detail=f"median of {est.n} runs, interval coverage {est.coverage:.3f}; {detail}")
 
     return [
         record("peak_rss_bytes", "bytes", [r["self_peak"] + r["children_peak"] for r in rss], rss_note),

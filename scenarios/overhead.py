@@ -54,7 +54,7 @@ import functools
 import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import loggers
@@ -63,9 +63,10 @@ from . import _workload
 from ._common import Factory, backend_name, children_cpu_s, open_ready, remove_logs, scratch_dir
 from ._fronts import FRONTS, front_case, has_stdlib_front, split_case, through
 from ._results import ResultRecord
+from ._rounds import pool, share
 from ._stats import median, paired_overhead_pct, verdict
 
-__all__ = ["GATE_CASE", "QUICK_RATES", "RATES", "lines_per_s", "run_overhead", "sustainable_rate"]
+__all__ = ["GATE_CASE", "QUICK_RATES", "RATES", "lines_per_s", "merge_rounds", "run_overhead", "sustainable_rate"]
 
 #: case -> (every n-th unit logs, lines per logging unit), lowest rate first.
 RATES: dict[str, tuple[int, int]] = {
@@ -97,6 +98,7 @@ def run_overhead(
     record: str | None = None,
     fronts: tuple[str, ...] = FRONTS,
     front_rates: tuple[str, ...] = (GATE_CASE,),
+    rounds: int = 1,
 ) -> list[ResultRecord]:
     """Measure wall and CPU overhead of ``factory``'s logger over ``null`` at each rate.
 
@@ -117,6 +119,8 @@ def run_overhead(
             ``(msg, fields)``, logged instead of the handler's six-field record.
         fronts: of :data:`scenarios._fronts.FRONTS`; ``native`` at ``rates``, the stdlib fronts at
             ``front_rates`` (only for a logbench backend; see the module docstring).
+        rounds: this process is one of ``rounds`` (:mod:`scenarios._rounds`): each case does its share
+            of the pairs and budget; :func:`merge_rounds` pools the rounds' pairs.
     Raises:
         ValueError: a workload or record that cannot be imported, is not callable, or raises;
             an unknown front or rate.
@@ -140,14 +144,26 @@ def run_overhead(
         series = []
         for front, case in _plan(factory, tmp, rates, fronts, front_rates):
             gate = case == GATE_CASE and front == "native"  # the gate's own case gets the most pairs
-            least = min_pairs or ((15 if quick else 25) if gate else (7 if quick else 21))
+            least = share(min_pairs or ((15 if quick else 25) if gate else (7 if quick else 21)), rounds)
             series.append(_Series(front, case, through(factory, front), least,
-                                  max(max_pairs * (3 if gate else 1), least), budget_s * (3 if gate else 1)))
+                                  max(share(max_pairs * (3 if gate else 1), rounds), least),
+                                  budget_s * (3 if gate else 1) / rounds))
         _measure_pairs(null_factory, series, tmp, units, work, block_s)
         for one in series:
             records += _records(name, front_case(one.case, one.front), one.pairs, one.units, work, target_pct)
     records.append(sustainable_rate(name, records, target_pct))
     return records
+
+
+def merge_rounds(rounds: Sequence[Sequence[ResultRecord]]) -> list[ResultRecord]:
+    """One cell's records from its ``rounds`` processes, pooled (:func:`scenarios._rounds.pool`): each
+    case's overheads over every round's A/B pairs, their verdicts against :data:`TARGET_PCT` again, and
+    the sustainable rate from the pooled figures."""
+    pooled = [record for record in pool(rounds) if record.metric != "sustainable_lines_per_s"]
+    judged = [dataclasses.replace(record, verdict=verdict(record.low, record.high, TARGET_PCT))
+              if record.metric.endswith("_overhead_pct") and record.low is not None and record.high is not None
+              else record for record in pooled]
+    return [*judged, sustainable_rate(judged[0].backend, judged)] if judged else judged
 
 
 def _check_cases(rates: tuple[str, ...], fronts: tuple[str, ...], front_rates: tuple[str, ...]) -> None:
@@ -354,10 +370,10 @@ def _records(
         base = [max(a[idx], 1e-9) for a, _ in pairs]
         est = paired_overhead_pct(base, [b[idx] for _, b in pairs])
         records.append(ResultRecord(
-            "overhead", name, case, metric, est.value, "%", low=est.low, high=est.high,
+            "overhead", name, case, metric, est.value, "%", low=est.low, high=est.high, samples=est.samples,
             verdict=verdict(est.low, est.high, target_pct),
             detail=f"{detail}; interval coverage {est.coverage:.3f}, half-width {(est.high - est.low) / 2:.2f} points",
         ))
     records.append(ResultRecord("overhead", name, case, "unit_us", median(base_wall) / units * 1e6, "us",
-                                detail="median wall time of one unit with the null backend, logging included"))
+                                samples=tuple(wall / units * 1e6 for wall in base_wall), detail="median wall time of one unit with the null backend, logging included"))
     return records

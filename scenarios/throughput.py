@@ -35,17 +35,18 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._calibrate import CALIBRATION_CALLS, METRIC, Calibration, around, calibration_record, relative_record
 from ._common import Factory, backend_name, open_ready, scratch_dir
 from ._proc import ChildFailed
 from ._results import ResultRecord
+from ._rounds import pool, share
 from ._stats import median, median_interval
 from ._watchdog import CLOSING, PHASE, WORKING, run_watched
 
-__all__ = ["REPEATS", "THREADS", "run_throughput"]
+__all__ = ["REPEATS", "THREADS", "merge_rounds", "run_throughput"]
 
 THREADS = (1, 2, 4, 8)
 #: repetitions per case: 5 gives [min, max] as a 94% interval of the median
@@ -63,6 +64,7 @@ def run_throughput(
     budget_s: float | None = None,
     stall_s: float | None = None,
     repeats: int = REPEATS,
+    rounds: int = 1,
 ) -> list[ResultRecord]:
     """End-to-end records/s of ``factory``'s logger for each producer thread count.
 
@@ -74,6 +76,8 @@ def run_throughput(
         stall_s: a multi-thread case whose producers make no progress this long is
             killed and recorded as failed (quick: 3; else 10).
         repeats: independent repetitions per case (at least 1).
+        rounds: this process is one of ``rounds`` (:mod:`scenarios._rounds`): it does its share of the
+            repetitions, records and budget; :func:`merge_rounds` pools the rounds' records.
     Returns:
         One ``records_per_s`` record per case ``threads=<n>``: median over the repetitions,
         ``low``/``high`` its 95% interval.
@@ -83,8 +87,9 @@ def run_throughput(
     if repeats < 1:
         raise ValueError(f"repeats: expected at least 1, got {repeats!r}")
     name = backend_name(factory, backend)
-    total = records or (20_000 if quick else 200_000)
-    budget = (budget_s if budget_s is not None else (0.4 if quick else 10.0)) / repeats
+    total = share(records or (20_000 if quick else 200_000), rounds)
+    repeats = share(repeats, rounds)
+    budget = (budget_s if budget_s is not None else (0.4 if quick else 10.0)) / rounds / repeats
     stall = stall_s if stall_s is not None else (3.0 if quick else 10.0)
     results: list[ResultRecord] = []
     with scratch_dir(workdir) as tmp:
@@ -115,13 +120,19 @@ def run_throughput(
     return results
 
 
+def merge_rounds(rounds: Sequence[Sequence[ResultRecord]]) -> list[ResultRecord]:
+    """One cell's records from its ``rounds`` processes, pooled (:func:`scenarios._rounds.pool`): each
+    case's rates, twin and calibration over every round's repetitions."""
+    return pool(rounds)
+
+
 def _record(name: str, threads: int, reps: list[tuple[int, float, int]]) -> ResultRecord:
     """The case's record from its repetitions' ``(logged, seconds, dropped)``."""
     est = median_interval(_rates(reps))
     logged, dropped = sum(r[0] for r in reps), sum(r[2] for r in reps)
     return ResultRecord(
         "throughput", name, f"threads={threads}", "records_per_s", est.value, "records/s", low=est.low, high=est.high,
-        detail=(f"{logged} records, {dropped} dropped, in {len(reps)} repetitions of "
+        samples=est.samples, detail=(f"{logged} records, {dropped} dropped, in {len(reps)} repetitions of "
                 f"{median([r[1] for r in reps]):.3f} s (median) until close() returned; "
                 f"interval coverage {est.coverage:.3f}"),
     )

@@ -179,7 +179,7 @@ def test_run_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
            "--scenarios", "throughput", "latency", "--out", str(out)]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "[  6/6]" in done.stderr and "FAILED" in done.stderr
+    assert "[ 18/18]" in done.stderr and "FAILED" in done.stderr  # 3 rounds of each cell (DEFAULT_ROUNDS)
     data = _format.load(out)
     assert data["metadata"]["quick"] is True and data["metadata"]["finished_at"]
     assert len(data["metadata"]["git_commit"] or "0" * 40) == 40

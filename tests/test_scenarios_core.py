@@ -224,9 +224,11 @@ def test_latency_records_are_well_formed(tmp_path: Path) -> None:
         assert len(samples) == 9  # one per repetition, from the blocks between its chunks
         assert "blocks between the chunks" in machine.detail
         for metric in PERCENTILES:
-            twin = _by(records, case, relative_metric(metric))
-            assert twin.unit == "x" and 0 < twin.low <= twin.value <= twin.high, twin
-            assert "coverage 0.961" in twin.detail
+            for reference in ("calibration", "null"):
+                twin = _by(records, case, relative_metric(metric, reference))
+                assert twin.unit == "x" and 0 < twin.low <= twin.value <= twin.high, twin
+                assert "coverage 0.961" in twin.detail and len(twin.samples or ()) == 9
+        assert "null-logger calls timed beside it" in _by(records, case, "p50_per_null").detail
     assert not list(tmp_path.rglob("calibration.log*"))  # the file and the rotating case's lock file: removed
     assert "flock + stat" in _by(records, "rotating", "calibration_ns").detail  # as a rotating write pays
     assert "paced" in _by(records, "paced", "calibration_ns").detail
@@ -254,7 +256,7 @@ def test_a_relative_twin_is_the_median_of_per_repetition_ratios() -> None:
     assert (rate.metric, rate.value) == ("records_per_calibration", 0.5)  # records in one 5 µs calibration write
     with pytest.raises(ValueError, match="one per repetition"):
         relative_record("latency", "sync", "steady", "p50_ns", figures, machine[:2], over="its calibration")
-    assert relative_metric("p99_9_ns") == "p99_9_per_calibration"
+    assert relative_metric("p99_9_ns") == "p99_9_per_calibration" and relative_metric("p50_ns", "null") == "p50_per_null"
 
 
 @pytest.mark.parametrize(("calls", "chunks"), [(2_000, 8), (200, 3), (40, 1)])
@@ -274,18 +276,26 @@ def test_a_repetition_calibrates_between_its_chunks(calls: int, chunks: int) -> 
             events.append("flush")
             return True
 
+    class NullRecorder:
+        def info(self, msg: str, **fields: object) -> None:
+            events.append("null")
+
     def calibrate(writes: int) -> list[int]:
         events.append(f"calibrate {writes}")
         return [len(events)] * writes
 
-    samples, machine = _repetition(Recorder(), "steady", calls, 10_000.0, 60.0, calibrate)
+    samples, machine, nulls = _repetition(Recorder(), "steady", calls, 10_000.0, 60.0, calibrate, NullRecorder())
     assert machine == sorted(machine) and len(machine) == 1024 // chunks * chunks  # every write, for any percentile
+    assert nulls == sorted(nulls) and len(nulls) == events.count("null") == 1024 // chunks * chunks
     assert len(samples) == calls and events.count("call") == calls and events[-1] == "flush"
+    for block in (i for i, event in enumerate(events) if event.startswith("calibrate")):  # then the null calls
+        assert events[block + 1: block + 1 + 1024 // chunks] == ["null"] * (1024 // chunks)
+    events[:] = [event for event in events if event != "null"]
     blocks = [i for i, event in enumerate(events) if event.startswith("calibrate")]
     assert len(blocks) == chunks and blocks[0] == 0
     assert all(event == f"calibrate {1024 // chunks}" for event in (events[i] for i in blocks))
     assert min(b - a - 1 for a, b in zip(blocks, [*blocks[1:], len(events) - 1])) >= min(64, calls)
-    assert machine == sorted(m for i in blocks for m in [i + 1] * (1024 // chunks))
+    assert len(set(machine)) == chunks  # one block's writes per chunk
 
 
 def test_latency_cases_take_turns_repetition_by_repetition_each_on_a_fresh_logger(tmp_path: Path) -> None:
