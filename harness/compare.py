@@ -146,14 +146,16 @@ class Context:
     """What judging one figure may allow for: BASELINE's same figure in OLD and NEW (rows or None),
     the stall episodes counted in the figure's cell in OLD and NEW (or None), the cell's
     ``calibration_ns`` rows in OLD and NEW (or None), its ``stalled_calls_pct`` (the worst
-    repetition's share of stalled calls) in OLD and NEW (or None), and the figure's relative twin
-    (``scenarios._calibrate.relative_metric``) in OLD and NEW (or None)."""
+    repetition's share of stalled calls) in OLD and NEW (or None), the figure's relative twin
+    (``scenarios._calibrate.relative_metric``) in OLD and NEW (or None), and its twin against the
+    ``null`` calls timed beside it (``relative_metric(metric, "null")``) in OLD and NEW (or None)."""
 
     baselines: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     stalls: tuple[float | None, float | None] = (None, None)
     calibrations: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
     stalled_pct: tuple[float | None, float | None] = (None, None)
     relatives: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
+    null_relatives: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None)
 
 
 NO_CONTEXT = Context()
@@ -208,16 +210,21 @@ def _machine_moved(calibrations: tuple[dict[str, Any] | None, dict[str, Any] | N
 
 def _calibration_excuses(metric: str, old: dict[str, Any], new: dict[str, Any], threshold: float,
                          context: Context) -> str | None:
-    """Why the cell's calibration explains a regression of ``metric`` (None: it does not). With the
-    figure's relative twin on both sides, the twin decides: not a regression of it, then the machine
-    moved under the repetitions. Without it (older files), the calibration's median divides the figure,
-    and only when the calibration moved beyond its own noise."""
-    old_twin, new_twin = context.relatives
-    if old_twin is not None and new_twin is not None:
+    """Why a reference timed beside the figure explains a regression of ``metric`` (None: none does).
+    With relative twins on both sides, the twins decide: against the calibration writes and against the
+    ``null`` calls timed beside it (the interpreter's speed), a regression must be a regression of each
+    twin the two runs carry, else the machine moved under the repetitions. Without twins (older files),
+    the calibration's median divides the figure, and only when the calibration moved beyond its noise."""
+    carried = [(old_twin, new_twin, reference)
+               for (old_twin, new_twin), reference in ((context.relatives, "calibration"),
+                                                       (context.null_relatives, BASELINE))
+               if old_twin is not None and new_twin is not None]
+    for old_twin, new_twin, reference in carried:
         twin = _plain_change(metric, old_twin, new_twin, threshold)
-        if twin is not None and twin.kind == "regression":
-            return None
-        return _twin_unmoved(metric, old_twin, new_twin)
+        if twin is None or twin.kind != "regression":
+            return _twin_unmoved(metric, old_twin, new_twin, reference)
+    if carried:
+        return None
     if _machine_moved(context.calibrations) and not _worse_relative(metric, old, new, threshold, context.calibrations):
         before, after = (_num(row["value"]) if row else None for row in context.calibrations)
         return f"not relative to this cell's {CALIBRATION} ({before:.4g} -> {after:.4g}): the machine moved with it"
@@ -308,9 +315,12 @@ def _judged_by_twin(metric: str, old: dict[str, Any], new: dict[str, Any], thres
     return _relabel(finding, "stalled", stalled) if stalled else finding
 
 
-def _twin_unmoved(metric: str, old_twin: dict[str, Any], new_twin: dict[str, Any]) -> str:
-    """Why a move in ns is the machine's: the figure's twin did not move with it."""
-    return f"not relative to the calibration repetition by repetition: {relative_metric(metric)} {_moved(old_twin, new_twin)}"
+def _twin_unmoved(metric: str, old_twin: dict[str, Any], new_twin: dict[str, Any],
+                  reference: str = "calibration") -> str:
+    """Why a move in ns is the machine's: the figure's twin against ``reference`` did not move with it."""
+    what = "the calibration" if reference == "calibration" else f"the {reference} calls timed beside it"
+    return (f"not relative to {what} repetition by repetition: {relative_metric(metric, reference)} "
+            f"{_moved(old_twin, new_twin)}")
 
 
 def _moved(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -395,12 +405,15 @@ def _context(key: tuple[str, ...], runs: tuple[dict[tuple[str, ...], dict[str, A
     calibrations = [run.get((scenario, backend, case, CALIBRATION)) for run in runs]
     shares = [run.get((scenario, backend, case, "stalled_calls_pct")) for run in runs]
     twins = [run.get((scenario, backend, case, relative_metric(metric))) for run in runs]
+    null_twins = [run.get((scenario, backend, case, relative_metric(metric, BASELINE))) for run in runs]
     return Context(tuple(b.get((scenario, case, metric)) for b in baselines),  # type: ignore[arg-type]
                    tuple(None if r is None else _num(r["value"]) for r in stall_rows),  # type: ignore[arg-type]
                    tuple(r if r is not None and r["status"] == "ok" else None for r in calibrations),  # type: ignore[arg-type]
                    tuple(None if r is None else _num(r["value"]) for r in shares),  # type: ignore[arg-type]
                    tuple(r if r is not None and r["status"] == "ok" and _interval(r) else None  # type: ignore[arg-type]
-                         for r in twins))
+                         for r in twins),
+                   tuple(r if r is not None and r["status"] == "ok" and _interval(r) else None  # type: ignore[arg-type]
+                         for r in null_twins))
 
 
 def compare(old: pd.DataFrame, new: pd.DataFrame, threshold: float = 10.0) -> list[Finding]:

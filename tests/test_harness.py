@@ -444,6 +444,32 @@ def test_a_figures_relative_twin_decides_when_both_runs_carry_it() -> None:
     assert [f.kind for f in _compare(old, new + slower) if "p50" in f.text] == ["regression"]
 
 
+def test_a_cheap_call_that_moved_with_the_null_calls_timed_beside_it_is_within_drift() -> None:
+    """Two same-commit quick runs (2026-12-06, rounds of 3): ``thread-queue``'s steady p50 400 [390, 430] ->
+    721 [621, 782] ns, ``null``'s cell 17% slower, the calibration twin 0.095 -> 0.11 (a hand-off is
+    interpreter-bound and slowed more than the calibration's write): the p50 over the ``null`` calls timed
+    beside it did not move, so the interpreter did. When that twin moved too, it is a regression."""
+    from scenarios._calibrate import relative_metric
+
+    def rows(ns: tuple[float, float, float], twin: tuple[float, float, float],
+             per_null: tuple[float, float, float]) -> list[dict[str, Any]]:
+        return [_rec("latency", "thread-queue", "steady", "p50_ns", ns[0], low=ns[1], high=ns[2], unit="ns"),
+                _rec("latency", "thread-queue", "steady", relative_metric("p50_ns"), twin[0], low=twin[1],
+                     high=twin[2], unit="x"),
+                _rec("latency", "thread-queue", "steady", relative_metric("p50_ns", "null"), per_null[0],
+                     low=per_null[1], high=per_null[2], unit="x")]
+
+    old = rows((400.0, 390.0, 430.0), (0.093, 0.090, 0.097), (1.45, 1.40, 1.52))
+    same = rows((721.0, 621.0, 782.0), (0.110, 0.104, 0.113), (1.47, 1.38, 1.55))
+    (finding,) = [f for f in _compare(old, same) if "p50" in f.text]
+    assert finding.kind == "within drift" and not finding.bad
+    assert "not relative to the null calls timed beside it" in finding.text and "p50_per_null 1.45" in finding.text
+    slower = rows((721.0, 621.0, 782.0), (0.110, 0.104, 0.113), (2.60, 2.41, 2.72))
+    assert [f.kind for f in _compare(old, slower) if "p50" in f.text] == ["regression"]
+    unmoved_calibration = rows((721.0, 621.0, 782.0), (0.094, 0.090, 0.099), (2.60, 2.41, 2.72))
+    assert [f.kind for f in _compare(old, unmoved_calibration) if "p50" in f.text] == ["within drift"]
+
+
 def test_a_twin_catches_what_a_faster_machine_hid_in_the_steady_p50_only() -> None:
     """A gate-test run: the planted 30% slowdown ran in a faster phase of the VM than sync's own cell, so
     its steady p50 went down in ns (11990 -> 9996) while its p50 over the calibration went 1.36 -> 1.85.
