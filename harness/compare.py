@@ -26,7 +26,9 @@ bytes, lag ms; higher-is-better records/s):
   scenarios/_calibrate.py) has its timings judged relative to it as well. Where both runs carry the
   figure's relative twin (``p50_per_calibration``, ``records_per_calibration``: repetition by repetition
   the figure over the calibration sampled beside it, with its own interval), a regression must also be
-  a regression of the twin, else ``within drift``. For the latency figures whose twins follow the
+  a regression of the twin, else ``within drift``; likewise of its twin against the ``null`` logger
+  calls timed in the same gaps (latency ``p50_per_null`` ...: the interpreter's speed beside the
+  calls; a queue hand-off slows with the interpreter more than a calibration write does). For the latency figures whose twins follow the
   machine closely (``scenarios.latency.TWIN_DECIDES_*``: the steady case's p50) the twin
   decides alone: worse beyond ``threshold`` with intervals apart is a regression even when the ns
   figure hid it in a faster phase of the machine (unless NEW's stalls explain it, below). Older files without twins: when the calibration

@@ -43,7 +43,14 @@ machine at the moments its calls were timed (this VM flips between speeds within
 ``calibration_ns`` per case is the median of their per-repetition p50 with its interval. Each
 percentile also has a relative twin (``p50_per_calibration`` ... ``max_per_calibration``): per
 repetition the percentile over the same percentile of that repetition's calibration writes (a tail
-against the machine's tail), median and interval. ``compare`` judges the case's timings relative to
+against the machine's tail), median and interval. After each block of calibration writes the chunk
+also times back-to-back calls of a ``null`` logger (:data:`NULL_CALLS` per repetition), the
+interpreter's speed at that moment, and each percentile has a second twin against them
+(``p50_per_null`` ... ``max_per_null``).
+
+Rounds (:mod:`scenarios._rounds`): with ``rounds=K`` this process does a K-th of the repetitions,
+calls and budget, and :func:`merge_rounds` pools the K processes' repetitions (the harness spreads
+them over the run: a slow spell of the machine lasts about a cell). ``compare`` judges the case's timings relative to
 the machine that way too, so a machine or kernel that got slower, between two runs or within one, is
 not called a regression of the backend.
 

@@ -31,6 +31,12 @@ time budget is spent (or ``max_pairs``); the gate's case gets the most pairs.
 Each record's detail gives its interval's half-width: ``null``'s own row (null
 against null) is what the run can resolve.
 
+Rounds (:mod:`scenarios._rounds`): with ``rounds=K`` each case does a K-th of its pairs and budget
+in this process; :func:`merge_rounds` pools the K processes' pairs (each record keeps its per-pair
+values as ``samples``), judges the pooled intervals again and recomputes the sustainable rate. The
+harness spreads the K processes over the run, so a slow spell of the machine that lasts about a
+cell lands in a third of the pairs instead of all of them.
+
 Sustainable rate: ``sustainable_lines_per_s`` is the highest *measured* rate,
 in lines per second of the application's work (lines per unit / unit time),
 whose whole wall-overhead interval lies below the target; never extrapolated.
