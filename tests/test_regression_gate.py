@@ -5,7 +5,7 @@ over the run and pooled, as CI runs them) of ``null`` (the baseline ``compare`` 
 ``sync`` over the scenarios whose figures ``compare`` judges by interval (latency, throughput, memory).
 Every pair of runs is judged and must flag nothing (issue 20). Before rounds (one process per cell), of 42
 measured sets 6 flagged one figure or two; with rounds and the ``null`` twins (2026-12-06), 4 sets and
-three same-commit triples in the issue's 4-backend form flagged none in 36 ordered pairs
+four same-commit triples in the issue's 4-backend form flagged none in 42 ordered pairs
 (docs/regression-gate.md, "Rounds"). The first run also carries three planted regressions
 (``tests/planted.py``: ``hiccup`` sleeps 20 µs every 100 calls, ``bloated`` holds an extra 20 MiB,
 ``slower`` spins 30% of a ``sync`` call in every call); each planted backend's rows, renamed to ``sync``,
