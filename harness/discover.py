@@ -116,9 +116,7 @@ def resolve_scenario(name: str) -> Callable[..., Any]:
         target = SCENARIOS[name]
     except KeyError:
         raise ValueError(f"unknown scenario {name!r} (available: {', '.join(SCENARIOS)})") from None
-    module_name, _, function = target.partition(":")
-    fn: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
-    return fn
+    return _imported(target)
 
 
 def resolve_merge(name: str) -> Callable[..., Any] | None:
@@ -126,11 +124,14 @@ def resolve_merge(name: str) -> Callable[..., Any] | None:
     from scenarios import ROUNDS
 
     target = ROUNDS.get(name)
-    if target is None:
-        return None
+    return None if target is None else _imported(target)
+
+
+def _imported(target: str) -> Callable[..., Any]:
+    """The function a registry's ``"module:function"`` names."""
     module_name, _, function = target.partition(":")
-    merge: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
-    return merge
+    fn: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
+    return fn
 
 
 def call_kwargs(fn: Callable[..., Any], **available: Any) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def run_matrix(
 
 def _merged(rounds: list[list[dict[str, Any]]], merge: Callable[..., Any] | None) -> list[dict[str, Any]]:
     """One cell's records from its rounds' records: as they are for a single round, a failed round's
-    failed-cell record, else the scenario's ``merge`` of them (keeping the cell's backend name)."""
+    failed-cell record, else the scenario's ``merge`` of them."""
     if merge is None or len(rounds) == 1:
         return rounds[0]
     from scenarios import ResultRecord
@@ -95,9 +95,7 @@ def _merged(rounds: list[list[dict[str, Any]]], merge: Callable[..., Any] | None
     for number, rows in enumerate(rounds, 1):
         if any(row.get("status") == "failed" and row.get("metric") == "cell" for row in rows):
             return [{**row, "detail": f"round {number} of {len(rounds)}: {row.get('detail', '')}"} for row in rows]
-    pooled = merge([[ResultRecord(**row) for row in rows] for rows in rounds])
-    backend = rounds[0][0]["backend"] if rounds[0] else None
-    return [{**record.as_dict(), **({"backend": backend} if backend else {})} for record in pooled]
+    return [record.as_dict() for record in merge([[ResultRecord(**row) for row in rows] for rows in rounds])]
 
 
 def run_interleaved(
